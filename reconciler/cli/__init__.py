@@ -1,0 +1,8 @@
+"""The `segpub` command line: click commands only; each calls the pipeline and renders the result."""
+
+from __future__ import annotations
+
+from reconciler.cli import publications  # noqa: F401  (registers its commands)
+from reconciler.cli.app import cli, main
+
+__all__ = ["cli", "main"]

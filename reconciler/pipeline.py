@@ -1,0 +1,146 @@
+"""The pipeline, start to end: config + workspace -> Plan, and the writes that carry a Plan out."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler import planner, rules
+from reconciler.catalog import Catalog, parse_catalog
+from reconciler.config import load_config
+from reconciler.loading import load_file
+from reconciler.model import Config, HistoryEntry, Plan, Violation, WorkspaceState
+from reconciler.resolve import resolve
+from reconciler.store import ImportResult, Provenance, SqlStore
+
+
+def make_plan(config: Config, state: WorkspaceState) -> Plan:
+    """Everything an apply of `config` would change, and every rule the result would break."""
+    resolved = resolve(config, state)
+    desired = planner.desired_state(resolved, config.scope, config.scope_location, state)
+    changes = planner.diff(desired, state)
+    after = planner.published_after(changes, state)
+    violations = [
+        *resolved.violations,
+        *rules.check_all(changes, state, after, config.scope, config.scope_location),
+    ]
+    return Plan(
+        lineage=state.lineage,
+        serial=state.serial,
+        scope=config.scope,
+        cap=state.settings.cap,
+        published_before=state.published_count,
+        published_after=len(after),
+        changes=tuple(changes),
+        violations=tuple(sorted(violations, key=_violation_order)),
+        config_path=config.path,
+        config_sha256=config.sha256,
+    )
+
+
+def plan_file(config_path: str, store: SqlStore) -> Plan:
+    return make_plan(load_config(config_path), store.read_state())
+
+
+def apply_plan(store: SqlStore, plan: Plan, provenance: Provenance) -> HistoryEntry | None:
+    """Write a valid plan's changes in one transaction; refuses if the workspace moved on."""
+    return store.apply_changes(
+        plan.changes, provenance, plan.summary_line(), expected_serial=plan.serial
+    )
+
+
+def import_catalog(path: str, store: SqlStore, provenance: Provenance) -> tuple[ImportResult, list[Violation]]:
+    """Upsert a catalog; returns what changed and the warnings about the platform's state."""
+    document = load_file(path)
+    catalog = parse_catalog(document)
+    result = store.import_catalog(
+        catalog, replace(provenance, source_path=path, source_sha256=catalog.sha256)
+    )
+    state = store.read_state()
+    listed = {e.segment.id for e in catalog.entries}
+    warnings = [
+        replace(w, file=path, line=_line_of(catalog, w.segment_id), column=1 if w.segment_id else None)
+        for w in rules.check_current_state(state, None)
+        if w.segment_id is None or w.segment_id in listed
+    ]
+    return result, warnings
+
+
+def _line_of(catalog: Catalog, segment_id: int | None) -> int | None:
+    for entry in catalog.entries:
+        if entry.segment.id == segment_id:
+            return entry.location.line
+    return None
+
+
+def export_config(state: WorkspaceState) -> dict[str, object]:
+    """Today's publications as a `scope: full` config that plans to no changes."""
+    name_counts: dict[str, int] = {}
+    for segment in state.segments.values():
+        name_counts[segment.name] = name_counts.get(segment.name, 0) + 1
+    entries: list[dict[str, object]] = []
+    for sid in sorted(state.publications, key=lambda i: (state.segments[i].name.casefold(), i)):
+        uses = state.publications[sid]
+        if not uses:
+            continue
+        segment = state.segments[sid]
+        ref: dict[str, object] = (
+            {"name": segment.name} if name_counts[segment.name] == 1 else {"id": segment.id}
+        )
+        entries.append({**ref, "uses": sorted(u.value for u in uses)})
+    return {"version": 1, "scope": "full", "publications": entries}
+
+
+def provenance(actor: str | None, kind: str, command: str, config: Config | None = None) -> Provenance:
+    return Provenance(
+        at=datetime.now(UTC).isoformat(timespec="seconds"),
+        actor=who(actor),
+        kind=kind,
+        command=command,
+        source_path=config.path if config else None,
+        source_sha256=config.sha256 if config else None,
+        git_commit=git_commit(config.path) if config else None,
+    )
+
+
+# CI systems name the person behind a run in their own variables.
+CI_ACTOR_VARIABLES = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR", "CIRCLE_USERNAME")
+
+
+def who(actor: str | None) -> str:
+    """The actor: --actor, else SEGPUB_ACTOR, else the CI's own variables, else the OS user."""
+    if actor:
+        return actor
+    for variable in ("SEGPUB_ACTOR", *CI_ACTOR_VARIABLES):
+        value = os.environ.get(variable)
+        if value:
+            return value
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def git_commit(path: str) -> str | None:
+    """The commit checked out where the config lives, if it lives in a git work tree."""
+    folder = Path(path).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and len(commit) == 40 else None
+
+
+def _violation_order(v: Violation) -> tuple[int, int, str, str]:
+    return (0 if v.severity == "error" else 1, v.line or 0, v.rule, v.message)

@@ -1,0 +1,1 @@
+"""Renderers: a Plan (or a workspace report) -> text for a person or a machine, nothing else."""

@@ -1,0 +1,64 @@
+"""Plans as text for people: + publish, ~ update, - unpublish, then the violations and the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from reconciler.model import ACTION_SYMBOLS, Action, Plan, Violation, sorted_uses
+
+COLORS = {Action.PUBLISH: "green", Action.UPDATE: "yellow", Action.UNPUBLISH: "red"}
+
+
+def render_plan(plan: Plan, color: bool = False) -> str:
+    paint = _painter(color)
+    lines: list[str] = []
+    for change in plan.changes:
+        symbol = ACTION_SYMBOLS[change.action]
+        lines.append(
+            paint(f"  {symbol} {change.segment_name} ({change.segment_id})", COLORS[change.action])
+        )
+        for use in sorted_uses(change.remove):
+            lines.append(paint(f"      - {use}", "red"))
+        for use in sorted_uses(change.add):
+            lines.append(paint(f"      + {use}", "green"))
+        if change.action is Action.UPDATE:
+            kept = sorted_uses(change.before & change.after)
+            if kept:
+                lines.append(f"        (keeps {', '.join(kept)})")
+    if lines:
+        lines.append("")
+    lines.extend(render_violations(plan.violations, color))
+    if not plan.changes:
+        lines.append(
+            f"No changes. Published: {plan.published_before} of {plan.cap}."
+        )
+    else:
+        lines.append(paint(plan.summary_line(), "bright_white", bold=True))
+    return "\n".join(lines) + "\n"
+
+
+def render_violations(violations: tuple[Violation, ...] | list[Violation], color: bool = False) -> list[str]:
+    paint = _painter(color)
+    lines: list[str] = []
+    errors = [v for v in violations if v.severity == "error"]
+    warnings = [v for v in violations if v.severity == "warning"]
+    if errors:
+        word = "violation" if len(errors) == 1 else "violations"
+        lines.append(paint(f"{len(errors)} {word}:", "red", bold=True))
+        lines.extend(f"  {v.describe()}" for v in errors)
+        lines.append("")
+    if warnings:
+        word = "warning" if len(warnings) == 1 else "warnings"
+        lines.append(paint(f"{len(warnings)} {word}:", "yellow", bold=True))
+        lines.extend(f"  {v.describe()}" for v in warnings)
+        lines.append("")
+    return lines
+
+
+def _painter(color: bool) -> Callable[..., str]:
+    def paint(text: str, fg: str, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if color else text
+
+    return paint

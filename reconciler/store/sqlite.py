@@ -1,0 +1,69 @@
+"""The embedded workspace: one SQLite file, WAL, every write one BEGIN IMMEDIATE transaction."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from reconciler.errors import WorkspaceError
+from reconciler.store.base import Cursor, SqlStore
+
+
+class SqliteStore(SqlStore):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.display = str(path)
+        existed = path.exists()
+        if not existed:
+            _create_private(path)
+        try:
+            self._conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as error:
+            raise WorkspaceError(
+                f"cannot open workspace {path}: {error}; is it a segpub workspace (SQLite file)?"
+            ) from None
+        self._in_write = False
+
+    def _cursor(self) -> Cursor:
+        return self._conn.cursor()
+
+    def _has_meta(self, cursor: Cursor) -> bool:
+        row = cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        return row is not None
+
+    def _begin_write(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise WorkspaceError(f"cannot write workspace {self.display}: {error}") from None
+
+    def _commit(self) -> None:
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            self._rollback()
+            raise WorkspaceError(f"cannot write workspace {self.display}: {error}") from None
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _create_private(path: Path) -> None:
+    """Create the workspace file readable by its owner only: it may hold account and CRM data."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise WorkspaceError(f"cannot create workspace {path}: {error.strerror}") from None
+    os.close(fd)
