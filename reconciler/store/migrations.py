@@ -41,6 +41,46 @@ MIGRATIONS: list[list[str]] = [
             changes TEXT NOT NULL
         )""",
     ],
+    # 2: the platform side (accounts, memberships, CRM/MAP records, enrichment targets and the
+    # values last pushed to them) and the workspace's users and their roles.
+    [
+        """CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            domain TEXT,
+            country TEXT
+        )""",
+        "CREATE INDEX accounts_domain ON accounts (domain)",
+        """CREATE TABLE members (
+            segment_id BIGINT NOT NULL,
+            account_id TEXT NOT NULL,
+            PRIMARY KEY (segment_id, account_id)
+        )""",
+        "CREATE INDEX members_account ON members (account_id, segment_id)",
+        """CREATE TABLE records (
+            system TEXT NOT NULL,
+            record_type TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            created_at TEXT,
+            PRIMARY KEY (system, record_type, record_id)
+        )""",
+        "CREATE INDEX records_account ON records (account_id)",
+        """CREATE TABLE enrichment_targets (
+            name TEXT PRIMARY KEY,
+            spec TEXT NOT NULL
+        )""",
+        """CREATE TABLE pushed_values (
+            target TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (target, record_id)
+        )""",
+        """CREATE TABLE users (
+            actor TEXT PRIMARY KEY,
+            role TEXT NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
