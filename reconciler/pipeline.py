@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler import planner, rules
-from reconciler.catalog import Catalog, parse_catalog
+from reconciler.catalog import parse_catalog
 from reconciler.config import load_config
 from reconciler.loading import load_file
 from reconciler.model import Config, HistoryEntry, Plan, Violation, WorkspaceState
@@ -61,20 +61,15 @@ def import_catalog(path: str, store: SqlStore, provenance: Provenance) -> tuple[
         catalog, replace(provenance, source_path=path, source_sha256=catalog.sha256)
     )
     state = store.read_state()
-    listed = {e.segment.id for e in catalog.entries}
-    warnings = [
-        replace(w, file=path, line=_line_of(catalog, w.segment_id), column=1 if w.segment_id else None)
-        for w in rules.check_current_state(state, None)
-        if w.segment_id is None or w.segment_id in listed
-    ]
+    where = {entry.segment.id: entry.location for entry in catalog.entries}
+    warnings = []
+    for warning in rules.check_current_state(state, None):
+        if warning.segment_id is None:
+            warnings.append(replace(warning, file=path))
+        elif warning.segment_id in where:
+            at = where[warning.segment_id]
+            warnings.append(replace(warning, file=at.file, line=at.line, column=at.column))
     return result, warnings
-
-
-def _line_of(catalog: Catalog, segment_id: int | None) -> int | None:
-    for entry in catalog.entries:
-        if entry.segment.id == segment_id:
-            return entry.location.line
-    return None
 
 
 def export_config(state: WorkspaceState) -> dict[str, object]:

@@ -25,6 +25,10 @@ CREATION_LABELS = {
 }
 
 
+def _segments(n: int) -> str:
+    return "segment" if n == 1 else "segments"
+
+
 def _quoted(names: Sequence[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
@@ -42,18 +46,22 @@ def check_cap(
     publishes.sort(key=lambda c: (c.location.line if c.location else 0, c.segment_id))
     blamed = publishes[-over:] if publishes else []
     if not blamed:
+        # Already over the cap before this plan (the platform's state) and it publishes nothing
+        # new: not this change's fault, so warn rather than block the unpublishes that help.
         return [
             Violation(
                 rule="cap_exceeded",
                 message=f"{published_after} segments are published, over the cap of {cap} by"
-                f" {over}; unpublish {over} segments",
+                f" {over}; unpublish {over} {_segments(over)}",
+                severity="warning",
             )
         ]
     return [
         Violation.at(
             "cap_exceeded",
             f"publishing {_label(c)} would leave {published_after} segments published, over the"
-            f" cap of {cap} by {over}; unpublish {over} other segments first, or drop this publish",
+            f" cap of {cap} by {over}; unpublish {over} other {_segments(over)}"
+            " first, or drop this publish",
             c.location,
             _segment(c, state),
         )
@@ -79,7 +87,7 @@ def check_use_limits(
                     "use_limit_exceeded",
                     f"adding {use.value} to {_label(change)} would leave {count} segments published"
                     f" for {use.value}, over this workspace's limit of {limit} by {over};"
-                    f" remove {use.value} from {over} other segments first",
+                    f" remove {use.value} from {over} other {_segments(over)} first",
                     change.location,
                     _segment(change, state),
                 )
