@@ -247,3 +247,35 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
         assert command.help, f"`segpub {name}` has no help"
         assert "Example:" in command.help, f"`segpub {name}` help has no Example: block"
         assert f"segpub {name}" in readme, f"`segpub {name}` is not in README.md"
+
+
+def _apply_on_a_terminal(folder: Path, answer: str) -> tuple[int, str]:
+    """Run `segpub apply` with a real pseudo-terminal as stdin and type `answer` at the prompt."""
+    import os
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", "publications.yaml"],
+        cwd=folder, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    os.close(slave)
+    os.write(master, answer.encode() + b"\n")
+    out, err = process.communicate(timeout=60)
+    os.close(master)
+    return process.returncode, out + err
+
+
+@pytest.mark.parametrize(("answer", "code", "serial"), [("yes", 0, 2), ("y", 1, 1)])
+def test_apply_on_a_terminal_asks_and_only_yes_applies(
+    tmp_path: Path, answer: str, code: int, serial: int
+) -> None:
+    shutil.copy(EXAMPLES / "catalog.yaml", tmp_path)
+    shutil.copy(EXAMPLES / "publications.yaml", tmp_path)
+    assert run_process(["catalog", "import", "catalog.yaml"], tmp_path).code == 0
+    returned, output = _apply_on_a_terminal(tmp_path, answer)
+    assert returned == code, output
+    assert "Apply these changes? Only 'yes' will be accepted" in output
+    status = json.loads(run_process(["status", "--format", "json"], tmp_path).out)
+    assert status["serial"] == serial
