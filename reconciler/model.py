@@ -152,6 +152,8 @@ class WorkspaceState:
     settings: Settings
     segments: dict[int, Segment]
     publications: dict[int, frozenset[Use]]  # only segments with at least one use
+    # Enrichment targets as applied: name -> spec (EnrichmentTarget.spec()).
+    enrichment_targets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def published_count(self) -> int:
@@ -183,6 +185,53 @@ class DesiredPublication:
 
 
 @dataclass(frozen=True)
+class EnrichmentTarget:
+    """A CRM/MAP field that segment names are written into (the config's `enrichment:`)."""
+
+    name: str
+    via: Use  # orchestration or data_workflows: whose published segments are written
+    system: str
+    record_type: str
+    field: str
+    delimiter: str = ";"
+    max_length: int = 255
+    scope: str | dict[str, Any] = "all"  # all | {created_within_days: N} | {segment: NAME_OR_ID}
+    location: Location | None = field(default=None, compare=False)
+    pair_location: Location | None = field(default=None, compare=False)
+    scope_location: Location | None = field(default=None, compare=False)
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "via": self.via.value,
+            "system": self.system,
+            "record_type": self.record_type,
+            "field": self.field,
+            "delimiter": self.delimiter,
+            "max_length": self.max_length,
+            "scope": self.scope,
+        }
+
+
+TARGET_ACTIONS = ("add", "change", "remove")
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """One enrichment target added, changed or removed: its spec before and after."""
+
+    action: str  # add | change | remove
+    name: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    location: Location | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "name": self.name, "before": self.before,
+                "after": self.after}
+
+
+@dataclass(frozen=True)
 class Config:
     """A publications config as the user wrote it, with where each part came from."""
 
@@ -192,6 +241,8 @@ class Config:
     scope_location: Location
     publications: tuple[DesiredPublication, ...]
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The `enrichment:` section; None when the config has none (targets are then left alone).
+    enrichment: tuple[EnrichmentTarget, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -318,6 +369,21 @@ class Plan:
     violations: tuple[Violation, ...]
     config_path: str | None = None
     config_sha256: str | None = None
+    # Changes made outside segpub (publish/unpublish) since the last apply, as history dicts.
+    drift: tuple[dict[str, Any], ...] = ()
+    target_changes: tuple[TargetChange, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        """Anything to write: publication changes or enrichment target changes."""
+        return bool(self.changes or self.target_changes)
+
+    def target_summary_line(self) -> str:
+        n = {a: sum(1 for t in self.target_changes if t.action == a) for a in TARGET_ACTIONS}
+        return (
+            f"Enrichment targets: {n['add']} to add, {n['change']} to change,"
+            f" {n['remove']} to remove."
+        )
 
     @property
     def errors(self) -> tuple[Violation, ...]:
