@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from reconciler import faults
 from reconciler.catalog import Catalog
 from reconciler.errors import RefusedError, WorkspaceError
 from reconciler.model import (
@@ -85,18 +86,28 @@ class SqlStore:
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
     def _execute(self, cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
-        return cursor.execute(self._sql(sql), params)
+        result = cursor.execute(self._sql(sql), params)
+        faults.statement()
+        return result
 
     @contextmanager
-    def write(self) -> Iterator[Cursor]:
-        """One write transaction: it happens whole or not at all."""
+    def write(self, step: str = "write") -> Iterator[Cursor]:
+        """One write transaction: it happens whole or not at all. `step` names its fault points."""
         self._begin_write()
+        faults.begin(step)
         try:
             yield self._cursor()
+            faults.before_commit()
         except BaseException:
+            faults.end(committed=False)
             self._rollback()
             raise
-        self._commit()
+        try:
+            self._commit()
+        except BaseException:
+            faults.end(committed=False)
+            raise
+        faults.end(committed=True)
 
     def schema_version(self) -> int:
         cursor = self._cursor()
@@ -111,7 +122,7 @@ class SqlStore:
     def migrate(self) -> int:
         """Bring the schema to the current version; a new workspace gets its lineage. Returns the
         number of migrations run."""
-        with self.write() as cursor:
+        with self.write("migrate") as cursor:
             version = int(self._meta(cursor, "schema_version") or 0) if self._has_meta(cursor) else 0
             if version > SCHEMA_VERSION:
                 raise WorkspaceError(
@@ -262,7 +273,7 @@ class SqlStore:
         since is refused, so an apply never acts on a plan it did not review."""
         if not changes:
             return None
-        with self.write() as cursor:
+        with self.write("apply") as cursor:
             self._check_serial(cursor, expected_serial)
             for change in changes:
                 for use in sorted(change.remove):
@@ -283,7 +294,7 @@ class SqlStore:
     def import_catalog(self, catalog: Catalog, provenance: Provenance) -> ImportResult:
         """Upsert the catalog's segments (replacing their dependents, and their publications where
         the catalog gives them) in one transaction; the serial moves only if something changed."""
-        with self.write() as cursor:
+        with self.write("import") as cursor:
             state = self.read_state()
             created = updated = unchanged = publications_changed = 0
             changes: list[dict[str, Any]] = []
