@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler import enrichment
 from reconciler.errors import InputError
 from reconciler.loading import Document, load_file
 from reconciler.model import Config, DesiredPublication, Scope, Use
@@ -33,6 +34,7 @@ def parse_config(document: Document) -> Config:
         scope_location=document.entry_location(scope_path),
         publications=tuple(entries),
         raw=data,
+        enrichment=enrichment.parse_targets(document) if "enrichment" in data else None,
     )
 
 

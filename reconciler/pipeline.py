@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler import planner, rules
+from reconciler import enrichment, planner, rules
 from reconciler.catalog import parse_catalog
 from reconciler.config import load_config
 from reconciler.loading import load_file
@@ -26,6 +26,7 @@ def make_plan(config: Config, state: WorkspaceState) -> Plan:
     after = planner.published_after(changes, state)
     violations = [
         *resolved.violations,
+        *enrichment.check_targets(config, state),
         *rules.check_all(changes, state, after, config.scope, config.scope_location),
     ]
     return Plan(
@@ -39,6 +40,7 @@ def make_plan(config: Config, state: WorkspaceState) -> Plan:
         violations=tuple(sorted(violations, key=_violation_order)),
         config_path=config.path,
         config_sha256=config.sha256,
+        target_changes=tuple(enrichment.diff_targets(config, state)),
     )
 
 
@@ -48,8 +50,14 @@ def plan_file(config_path: str, store: SqlStore) -> Plan:
 
 def apply_plan(store: SqlStore, plan: Plan, provenance: Provenance) -> HistoryEntry | None:
     """Write a valid plan's changes in one transaction; refuses if the workspace moved on."""
+    summary = plan.summary_line()
+    for action, done in (("add", "added"), ("change", "changed"), ("remove", "removed")):
+        names = [t.name for t in plan.target_changes if t.action == action]
+        if names:
+            summary += f" Enrichment targets {done}: {', '.join(names)}."
     return store.apply_changes(
-        plan.changes, provenance, plan.summary_line(), expected_serial=plan.serial
+        plan.changes, provenance, summary, expected_serial=plan.serial,
+        target_changes=plan.target_changes,
     )
 
 

@@ -242,6 +242,42 @@ def check_all(
     ]
 
 
+DEFAULT_MAX_UNPUBLISH_PERCENT = 30.0
+# Below this many published segments a percentage says little: unpublishing 2 of 5 is no accident.
+UNPUBLISH_LIMIT_MIN_PUBLISHED = 10
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def check_unpublish_limit(
+    changes: Sequence[Change],
+    state: WorkspaceState,
+    max_percent: float,
+    location: Location | None,
+) -> list[Violation]:
+    """Safety limit: unpublishing more than `max_percent` of the published segments at once
+    (when at least 10 are published) is likely a mistake. A warning: apply refuses it unless
+    --force."""
+    published = state.published_count
+    unpublishes = sum(1 for c in changes if c.action is Action.UNPUBLISH)
+    if published < UNPUBLISH_LIMIT_MIN_PUBLISHED or not unpublishes:
+        return []
+    share = 100 * unpublishes / published
+    if share <= max_percent:
+        return []
+    return [
+        Violation.at(
+            "safety_limit",
+            f"too many unpublishes: {unpublishes} of {published} published ({_percent(share)}%)"
+            f" is over the {_percent(max_percent)}% limit; review the plan and pass --force",
+            location,
+            severity="warning",
+        )
+    ]
+
+
 def _segment(change: Change, state: WorkspaceState) -> Segment | None:
     return state.segments.get(change.segment_id)
 

@@ -87,9 +87,6 @@ def test_fault_points_are_inert_unless_set(tmp_path: Path) -> None:
     db = workspace(tmp_path)
     applied = run_in_process(["apply", "publications.yaml", "--auto-approve"], tmp_path)
     assert applied.code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "catalog.yaml",
-        "publications.yaml",
-        "segpub.db",
-    ]
+    made = {p.name for p in tmp_path.iterdir()} - {"catalog.yaml", "publications.yaml"}
+    assert all(name.startswith("segpub.db") for name in made), made
     assert_consistent(db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.cli import platform  # noqa: F401  (registers its commands)
 from reconciler.cli import publications  # noqa: F401  (registers its commands)
 from reconciler.cli.app import cli, main
 

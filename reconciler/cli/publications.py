@@ -108,7 +108,7 @@ def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool) -> int:
     click.echo(PLAN_RENDERERS[fmt](made, obj.color and fmt == "text"), nl=False)
     if not made.valid:
         return EXIT_FAILURE
-    if detailed_exitcode and made.changes:
+    if detailed_exitcode and made.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
 
@@ -136,7 +136,7 @@ def apply(obj: Context, config: str, auto_approve: bool) -> int:
         if not made.valid:
             click.echo("segpub: the plan breaks the rules above; nothing was changed.", err=True)
             return EXIT_FAILURE
-        if not made.changes:
+        if not made.has_changes:
             return EXIT_OK
         if not auto_approve:
             if not sys.stdin.isatty():

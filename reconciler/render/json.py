@@ -27,6 +27,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "cap": plan.cap,
         },
         "changes": [c.to_dict() for c in plan.changes],
+        "target_changes": [t.to_dict() for t in plan.target_changes],
         "violations": [v.to_dict() for v in plan.violations],
         "valid": plan.valid,
     }

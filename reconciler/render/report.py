@@ -61,6 +61,8 @@ def render_history(entries: Sequence[HistoryEntry]) -> str:
             sha = f" sha256 {entry.source_sha256}" if entry.source_sha256 else ""
             commit = f" commit {entry.git_commit}" if entry.git_commit else ""
             lines.append(f"    source: {entry.source_path}{sha}{commit}")
+        elif entry.kind in ("publish", "unpublish"):
+            lines.append(f"    source: made outside a config (segpub {entry.command})")
         lines.append(f"    {entry.summary}")
         for change in entry.changes:
             lines.append(f"      {_describe_change(change)}")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from reconciler.enrichment import render_target_changes
 from reconciler.model import ACTION_SYMBOLS, Action, Plan, Violation, sorted_uses
 
 COLORS = {Action.PUBLISH: "green", Action.UPDATE: "yellow", Action.UNPUBLISH: "red"}
@@ -27,14 +28,17 @@ def render_plan(plan: Plan, color: bool = False) -> str:
             kept = sorted_uses(change.before & change.after)
             if kept:
                 lines.append(f"        (keeps {', '.join(kept)})")
+    lines.extend(render_target_changes(plan.target_changes))
     if lines:
         lines.append("")
     lines.extend(render_violations(plan.violations, color))
-    if not plan.changes:
+    if not plan.has_changes:
         lines.append(
             f"No changes. Published: {plan.published_before} of {plan.cap}."
         )
     else:
+        if plan.target_changes:
+            lines.append(paint(plan.target_summary_line(), "bright_white", bold=True))
         lines.append(paint(plan.summary_line(), "bright_white", bold=True))
     return "\n".join(lines) + "\n"
 

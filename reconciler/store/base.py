@@ -184,6 +184,12 @@ class SqlStore:
             settings=settings,
             segments=segments,
             publications={sid: frozenset(u) for sid, u in uses.items()},
+            enrichment_targets={
+                str(name): json.loads(spec)
+                for name, spec in self._execute(
+                    cursor, "SELECT name, spec FROM enrichment_targets"
+                ).fetchall()
+            },
         )
 
     def history(self, serial: int | None = None) -> list[HistoryEntry]:
@@ -266,12 +272,14 @@ class SqlStore:
         provenance: Provenance,
         summary: str,
         expected_serial: int | None,
+        target_changes: Sequence[Any] = (),
     ) -> HistoryEntry | None:
         """Carry out `changes` in one transaction, removals before additions; None if empty.
+        `target_changes` (enrichment targets) are stored in the same transaction.
 
         `expected_serial` is the serial the plan was made against: a workspace that moved on
         since is refused, so an apply never acts on a plan it did not review."""
-        if not changes:
+        if not changes and not target_changes:
             return None
         with self.write("apply") as cursor:
             self._check_serial(cursor, expected_serial)
@@ -289,6 +297,11 @@ class SqlStore:
                         "INSERT INTO publications (segment_id, use_id) VALUES (?, ?)",
                         (change.segment_id, use.value),
                     )
+            if target_changes:
+                from reconciler.enrichment import write_target_changes
+
+                write_target_changes(self, cursor, target_changes)
+            # Target changes are told in the summary; `changes` stays one entry per segment.
             return self._bump(cursor, provenance, summary, [c.to_dict() for c in changes])
 
     def import_catalog(self, catalog: Catalog, provenance: Provenance) -> ImportResult:
