@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from reconciler.errors import WorkspaceError
+from reconciler.locking import file_lock, lock_path
 from reconciler.store.base import Cursor, SqlStore
 
 
@@ -56,6 +58,11 @@ class SqliteStore(SqlStore):
 
     def close(self) -> None:
         self._conn.close()
+
+    def writer_lock(
+        self, actor: str, command: str, timeout: float = 0
+    ) -> AbstractContextManager[None]:
+        return file_lock(lock_path(self.path), actor, command, timeout)
 
 
 def _create_private(path: Path) -> None:
