@@ -16,18 +16,28 @@ from reconciler.loading import load_file
 from reconciler.model import Config, HistoryEntry, Plan, Violation, WorkspaceState
 from reconciler.resolve import resolve
 from reconciler.store import ImportResult, Provenance, SqlStore
+from reconciler.targeting import Targeting
 
 
-def make_plan(config: Config, state: WorkspaceState) -> Plan:
-    """Everything an apply of `config` would change, and every rule the result would break."""
+def make_plan(
+    config: Config, state: WorkspaceState, targeting: Targeting | None = None
+) -> Plan:
+    """Everything an apply of `config` would change, and every rule the result would break.
+
+    With `targeting`, only the targeted segments' changes; the rules still count them all."""
     resolved = resolve(config, state)
     desired = planner.desired_state(resolved, config.scope, config.scope_location, state)
     changes = planner.diff(desired, state)
+    if targeting is not None:
+        changes = targeting.select(changes)
     after = planner.published_after(changes, state)
     violations = [
         *resolved.violations,
         *enrichment.check_targets(config, state),
         *rules.check_all(changes, state, after, config.scope, config.scope_location),
+        *rules.check_unpublish_limit(
+            changes, state, max_unpublish_percent(config), config.scope_location
+        ),
     ]
     return Plan(
         lineage=state.lineage,
@@ -42,6 +52,15 @@ def make_plan(config: Config, state: WorkspaceState) -> Plan:
         config_sha256=config.sha256,
         target_changes=tuple(enrichment.diff_targets(config, state)),
     )
+
+
+def max_unpublish_percent(config: Config) -> float:
+    """The config's `safety: {max_unpublish_percent: N}`, else the default (30)."""
+    safety = config.raw.get("safety") if isinstance(config.raw, dict) else None
+    value = safety.get("max_unpublish_percent") if isinstance(safety, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return rules.DEFAULT_MAX_UNPUBLISH_PERCENT
 
 
 def plan_file(config_path: str, store: SqlStore) -> Plan:

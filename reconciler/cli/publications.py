@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
+from dataclasses import replace
 
 import click
 import yaml
 
 from reconciler import pipeline
+from reconciler.cli import runs
 from reconciler.cli.app import Context, cli
 from reconciler.config import load_config
+from reconciler.drift import since_last_apply
 from reconciler.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, RefusedError
+from reconciler.planfile import enforce_safety_limit, looks_like_plan_file
+from reconciler.render import github as github_render
 from reconciler.render import json as json_render
+from reconciler.render import markdown as markdown_render
 from reconciler.render import report
 from reconciler.render import text as text_render
 from reconciler.render.text import render_violations
+from reconciler.targeting import resolve_targeting
 
 PLAN_RENDERERS = {"text": text_render.render_plan, "json": json_render.render_plan}
+PLAN_RENDERERS.update(markdown=markdown_render.render_plan, github=github_render.render_plan)
+
+TARGET_HELP = "Only this segment (id or unique name); repeatable. The rules still count all."
+EXCLUDE_HELP = "Leave this segment (id or unique name) out; repeatable."
+FORCE_HELP = "Allow an apply over the safety limit on unpublishes (config `safety:`)."
 
 
 @cli.group()
@@ -27,8 +40,9 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@runs.lock_timeout_option
 @click.pass_obj
-def catalog_import(obj: Context, file: str) -> int:
+def catalog_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
     """Import the platform's segments (and their current publications) from a YAML or JSON FILE.
 
     Segments are upserted by id; each listed segment's `used_by` is replaced, and its
@@ -40,11 +54,16 @@ def catalog_import(obj: Context, file: str) -> int:
         segpub catalog import examples/catalog.yaml
     """
     store = obj.open()
+    held = ExitStack()
     try:
+        held.enter_context(
+            store.writer_lock(pipeline.who(obj.actor), "catalog import", lock_timeout)
+        )
         result, warnings = pipeline.import_catalog(
             file, store, pipeline.provenance(obj.actor, "import", "catalog import")
         )
     finally:
+        held.close()
         store.close()
     for line in render_violations(warnings, obj.color):
         click.echo(line, err=True)
@@ -58,8 +77,12 @@ def catalog_import(obj: Context, file: str) -> int:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--offline", is_flag=True,
+              help="Check the schema and the file alone, without a workspace (for pre-commit).")
+@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
+              show_default=True, help="github: each violation as a GitHub Actions annotation.")
 @click.pass_obj
-def validate(obj: Context, config: str) -> int:
+def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text") -> int:
     """Check CONFIG: its schema, the segments it names, and every rule against the workspace.
 
     Exit 0 when valid, 1 when not.
@@ -67,7 +90,10 @@ def validate(obj: Context, config: str) -> int:
     Example:
 
         segpub validate examples/publications.yaml
+        segpub validate --offline --format github examples/publications.yaml
     """
+    if offline or fmt != "text":
+        return runs.validate_run(obj, config, offline, fmt)
     parsed = load_config(config)
     store = obj.open()
     try:
@@ -88,8 +114,15 @@ def validate(obj: Context, config: str) -> int:
               show_default=True, help="Output format.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the plan is valid and has changes (0: no changes, 1: invalid).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="PLANFILE",
+              help="Also save the plan to PLANFILE, for `segpub apply PLANFILE`.")
+@click.option("--target", "targets", multiple=True, metavar="SEGMENT", help=TARGET_HELP)
+@click.option("--exclude", "excludes", multiple=True, metavar="SEGMENT", help=EXCLUDE_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP + " Saved into --out.")
 @click.pass_obj
-def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool) -> int:
+def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool, out: str | None = None,
+         targets: tuple[str, ...] = (), excludes: tuple[str, ...] = (),
+         force: bool = False) -> int:
     """Show what applying CONFIG would change, and every rule it breaks. Changes nothing.
 
     Exit 0 when the plan is valid, 1 when it has violations, and with --detailed-exitcode,
@@ -102,10 +135,14 @@ def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool) -> int:
     parsed = load_config(config)
     store = obj.open()
     try:
-        made = pipeline.make_plan(parsed, store.read_state())
+        state = store.read_state()
+        made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
+        made = replace(made, drift=since_last_apply(store.history()))
     finally:
         store.close()
     click.echo(PLAN_RENDERERS[fmt](made, obj.color and fmt == "text"), nl=False)
+    if out:
+        runs.save_plan(out, made, parsed, force, targets, excludes)
     if not made.valid:
         return EXIT_FAILURE
     if detailed_exitcode and made.has_changes:
@@ -116,26 +153,43 @@ def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool) -> int:
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (for CI).")
+@click.option("--target", "targets", multiple=True, metavar="SEGMENT", help=TARGET_HELP)
+@click.option("--exclude", "excludes", multiple=True, metavar="SEGMENT", help=EXCLUDE_HELP)
+@click.option("--force", is_flag=True, help=FORCE_HELP)
+@runs.lock_timeout_option
 @click.pass_obj
-def apply(obj: Context, config: str, auto_approve: bool) -> int:
+def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...] = (),
+          excludes: tuple[str, ...] = (), force: bool = False, lock_timeout: float = 0) -> int:
     """Apply CONFIG: make the plan, show it, ask, then write it in one transaction.
 
     Uses are removed before any are added, so room under the cap is freed first. The change is
     recorded in history and bumps the workspace serial. Without a terminal, --auto-approve is
     required.
 
+    CONFIG may instead be a plan file saved by `segpub plan CONFIG --out PLANFILE`: then exactly
+    that plan is applied, without a prompt, and refused (nothing written) if it was made for
+    another workspace, if the workspace changed since, if the file was edited, or if it breaks
+    a rule now. Only one writer at a time: see --lock-timeout.
+
     Example:
 
         segpub apply examples/publications.yaml --auto-approve
+        segpub apply plan.json
     """
+    if looks_like_plan_file(config):
+        return runs.apply_saved_plan(obj, config, force, lock_timeout)
     parsed = load_config(config)
     store = obj.open()
+    held = ExitStack()
     try:
-        made = pipeline.make_plan(parsed, store.read_state())
+        held.enter_context(store.writer_lock(pipeline.who(obj.actor), "apply", lock_timeout))
+        state = store.read_state()
+        made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
         click.echo(text_render.render_plan(made, obj.color), nl=False)
         if not made.valid:
             click.echo("segpub: the plan breaks the rules above; nothing was changed.", err=True)
             return EXIT_FAILURE
+        enforce_safety_limit(made, force)
         if not made.has_changes:
             return EXIT_OK
         if not auto_approve:
@@ -155,6 +209,7 @@ def apply(obj: Context, config: str, auto_approve: bool) -> int:
             store, made, pipeline.provenance(obj.actor, "apply", "apply", parsed)
         )
     finally:
+        held.close()
         store.close()
     assert entry is not None
     click.echo(f"Applied. Workspace serial is now {entry.serial}.")
@@ -211,17 +266,22 @@ def status(obj: Context, fmt: str) -> int:
     return EXIT_OK
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-@click.pass_obj
-def history(obj: Context, fmt: str) -> int:
-    """Show every change to the workspace: when, who, what command, from which config, and what.
+@click.pass_context
+def history(ctx: click.Context, fmt: str) -> int:
+    """Show every change to the workspace: when, who, what kind (apply, publish, unpublish,
+    import), from which config (path, sha256, git commit), and what. `history show N`: one.
 
     Example:
 
         segpub history --format json
+        segpub history show 3
     """
+    if ctx.invoked_subcommand is not None:
+        return EXIT_OK
+    obj: Context = ctx.obj
     store = obj.open()
     try:
         entries = store.history()

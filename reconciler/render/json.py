@@ -29,6 +29,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "changes": [c.to_dict() for c in plan.changes],
         "target_changes": [t.to_dict() for t in plan.target_changes],
         "violations": [v.to_dict() for v in plan.violations],
+        "warnings": [v.to_dict() for v in plan.warnings],
+        "drift": list(plan.drift),
         "valid": plan.valid,
     }
 

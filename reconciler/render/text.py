@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from reconciler.enrichment import render_target_changes
+from reconciler.drift import drift_lines
 from reconciler.model import ACTION_SYMBOLS, Action, Plan, Violation, sorted_uses
 
 COLORS = {Action.PUBLISH: "green", Action.UPDATE: "yellow", Action.UNPUBLISH: "red"}
@@ -14,7 +15,7 @@ COLORS = {Action.PUBLISH: "green", Action.UPDATE: "yellow", Action.UNPUBLISH: "r
 
 def render_plan(plan: Plan, color: bool = False) -> str:
     paint = _painter(color)
-    lines: list[str] = []
+    lines: list[str] = drift_lines(plan.drift)
     for change in plan.changes:
         symbol = ACTION_SYMBOLS[change.action]
         lines.append(

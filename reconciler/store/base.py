@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,6 +78,14 @@ class SqlStore:
         raise NotImplementedError
 
     def close(self) -> None:
+        raise NotImplementedError
+
+    def writer_lock(
+        self, actor: str, command: str, timeout: float = 0
+    ) -> AbstractContextManager[None]:
+        """Hold the workspace's one writer lock for a `with` block, waiting up to `timeout`
+        seconds; else raise LockedError(`workspace is locked by ACTOR (pid P, command C) since
+        TIME`). A holder that dies never leaves it held. Every command that writes takes it."""
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------
