@@ -147,6 +147,8 @@ def load_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Do
             if size > max_bytes:
                 raise _too_large(name, size, max_bytes)
             raw = _read_at_most(stream, size, max_bytes + 1)
+            if len(raw) > max_bytes:  # a pipe, or a file that grew: its real size is unknown
+                raise _too_large(name, len(raw), max_bytes, at_least=True)
     except FileNotFoundError:
         raise SegpubError(f"cannot read {name}: no such file") from None
     except IsADirectoryError:
@@ -188,17 +190,19 @@ def load_bytes(raw: bytes, name: str, *, max_bytes: int = MAX_BYTES) -> Document
     )
 
 
-def _too_large(name: str, size: int, max_bytes: int) -> InputError:
+def _too_large(name: str, size: int, max_bytes: int, *, at_least: bool = False) -> InputError:
     message = (
-        f"file is {_mib(size)} ({size:,} bytes), over the limit of {_mib(max_bytes)};"
-        " check that this is the right file"
+        f"file is {'at least ' if at_least else ''}{_mib(size, exact=True)},"
+        f" over the limit of {_mib(max_bytes)}; check that this is the right file"
     )
     return InputError([Violation(rule="file_too_large", message=message, file=name)])
 
 
-def _mib(size: int) -> str:
+def _mib(size: int, *, exact: bool = False) -> str:
     shown = f"{size / _MIB:.1f} MiB"
-    return f"{size:,} bytes" if shown == "0.0 MiB" else shown
+    if shown == "0.0 MiB":
+        return f"{size:,} bytes"
+    return f"{shown} ({size:,} bytes)" if exact else shown
 
 
 def _decode(raw: bytes, name: str) -> str:

@@ -516,7 +516,18 @@ def test_bytes_over_the_limit_are_refused() -> None:
     with pytest.raises(InputError) as caught:
         load_bytes(b"a: 12345\n", "p.yaml", max_bytes=8)
     assert caught.value.violations[0].message == (
-        "file is 9 bytes (9 bytes), over the limit of 8 bytes; check that this is the right file"
+        "file is 9 bytes, over the limit of 8 bytes; check that this is the right file"
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_file_with_no_size_is_read_only_up_to_the_limit() -> None:
+    # /dev/zero reports size 0 and never ends, like a pipe that keeps writing.
+    with pytest.raises(InputError) as caught:
+        load_file("/dev/zero", max_bytes=2 * 1024 * 1024)
+    assert caught.value.violations[0].message == (
+        "file is at least 2.0 MiB (2,097,153 bytes), over the limit of 2.0 MiB;"
+        " check that this is the right file"
     )
 
 
