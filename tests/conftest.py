@@ -68,16 +68,48 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+BACKENDS = ("sqlite", "postgres")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: a `segpub` test about the SQLite file itself (not run on postgres)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test using the `segpub` fixture runs on both backends: [sqlite] and [postgres]."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite"] if only else list(BACKENDS), scope="function")
+
+
+class Segpub:
+    """segpub(*args) in-process in tmp_path, against the test's workspace: tmp_path/segpub.db
+    on [sqlite], a fresh PostgreSQL workspace (SEGPUB_WORKSPACE, initialised) on [postgres]."""
+
+    def __init__(self, cwd: Path, backend: str, workspace: str) -> None:
+        self.cwd = cwd
+        self.backend = backend
+        self.workspace = workspace  # the location, as --workspace / SEGPUB_WORKSPACE take it
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return run_in_process(list(args), self.cwd, env)
+
+
 @pytest.fixture
-def segpub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
-    """segpub(*args) in tmp_path against tmp_path/segpub.db, in-process."""
-    monkeypatch.delenv("SEGPUB_WORKSPACE", raising=False)
+def segpub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> Iterator[Segpub]:
+    """segpub(*args) in tmp_path, in-process, on each backend in turn (see Segpub)."""
     monkeypatch.setenv("SEGPUB_ACTOR", "tester")
+    if backend == "sqlite":
+        monkeypatch.delenv("SEGPUB_WORKSPACE", raising=False)
+        yield Segpub(tmp_path, backend, str(tmp_path / "segpub.db"))
+        return
+    from tests.pg import fresh_workspace
 
-    def call(*args: str, env: dict[str, str] | None = None) -> Result:
-        return run_in_process(list(args), tmp_path, env)
-
-    yield call
+    with fresh_workspace() as location:
+        monkeypatch.setenv("SEGPUB_WORKSPACE", location)  # real processes inherit it too
+        yield Segpub(tmp_path, backend, location)
 
 
 def write(path: Path, text: str) -> Path:

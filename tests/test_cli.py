@@ -217,6 +217,7 @@ def test_no_color_and_workspace_env(tmp_path: Path) -> None:
     assert "\x1b[" not in planned.out
 
 
+@pytest.mark.sqlite_only  # looks inside the SQLite file
 def test_apply_is_one_transaction_in_wal_mode(example, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert example("apply", "publications.yaml", "--auto-approve").code == 0
     with sqlite3.connect(tmp_path / "segpub.db") as db:

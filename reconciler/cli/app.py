@@ -22,6 +22,7 @@ from reconciler.errors import (
     InputError,
     SegpubError,
 )
+from reconciler.redact import redact
 from reconciler.render.text import render_violations
 from reconciler.store import SqlStore, open_workspace
 
@@ -49,7 +50,8 @@ def use_color(no_color: bool) -> bool:
     "--workspace",
     metavar="LOCATION",
     envvar="SEGPUB_WORKSPACE",
-    help="The workspace: a SQLite file path or sqlite:///path. Default: segpub.db here"
+    help="The workspace: a SQLite file path, sqlite:///path, or"
+    " postgresql://USER@HOST:PORT/DB?workspace=NAME. Default: segpub.db here"
     " (env SEGPUB_WORKSPACE).",
 )
 @click.option(
@@ -81,7 +83,7 @@ def report_error(error: SegpubError) -> None:
                 click.echo(line, err=True)
         click.echo(f"segpub: {len(error.violations)} problem(s) found; nothing was changed.", err=True)
     else:
-        click.echo(f"segpub: error: {error.message}", err=True)
+        click.echo(f"segpub: error: {redact(error.message)}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -121,6 +123,7 @@ def _write_crash_log() -> str:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     fd, path = tempfile.mkstemp(prefix=f"segpub-crash-{stamp}-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as log:
-        log.write(f"segpub {__version__}, argv {sys.argv!r}\n")
-        log.write(traceback.format_exc())
+        # Workspace URLs may carry a password: the log shows them redacted.
+        log.write(redact(f"segpub {__version__}, argv {sys.argv!r}\n"))
+        log.write(redact(traceback.format_exc()))
     return path

@@ -17,12 +17,17 @@ __all__ = ["DEFAULT_LOCATION", "ImportResult", "Provenance", "SqlStore", "open_w
 def open_workspace(location: str | None) -> SqlStore:
     """Open (on SQLite, create on first use) the workspace at `location`, schema up to date."""
     location = location or os.environ.get("SEGPUB_WORKSPACE") or DEFAULT_LOCATION
+    if location.startswith(("postgresql://", "postgres://")):
+        from reconciler.store.postgres import open_postgres
+
+        return open_postgres(location)  # refuses an uninitialised one: see `workspace init`
     if location.startswith("sqlite:///"):
         path = Path(location[len("sqlite:///"):])
     elif "://" in location:
         scheme = location.split("://", 1)[0]
         raise WorkspaceError(
-            f"unsupported workspace location scheme '{scheme}://'; use a file path or sqlite:///path"
+            f"unsupported workspace location scheme '{scheme}://'; use a file path, sqlite:///path"
+            " or postgresql://USER@HOST:PORT/DB?workspace=NAME"
         )
     else:
         path = Path(location)

@@ -24,6 +24,7 @@ from reconciler.model import (
     WorkspaceState,
 )
 from reconciler.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from reconciler.store.users import check_may_write
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ class SqlStore:
 
     def _bump(self, cursor: Cursor, provenance: Provenance, summary: str,
               changes: Sequence[dict[str, Any]]) -> HistoryEntry:
+        check_may_write(self, cursor, provenance)  # roles: before the write can commit
         serial = int(self._meta(cursor, "serial") or 0) + 1
         self._set_meta(cursor, "serial", str(serial))
         entry = HistoryEntry(
