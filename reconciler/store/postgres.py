@@ -35,6 +35,7 @@ POLL_SECONDS = 0.05
 CONNECT_TIMEOUT = 10
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 _HOLDER_TAG = "segpub-writer"
+_GROUP_CONCAT = re.compile(r"group_concat\(\s*([A-Za-z_][\w.]*)\s*,\s*\?\s*\)", re.IGNORECASE)
 INSTALL_HINT = "pip install 'segpub[postgres]'"
 
 
@@ -118,27 +119,84 @@ def _first_line(error: BaseException) -> str:
 
 
 class _GuardedCursor:
-    """A psycopg cursor whose database errors become WorkspaceError messages, not tracebacks."""
+    """A psycopg cursor whose database errors become WorkspaceError messages, not tracebacks.
 
-    def __init__(self, store: PostgresStore, cursor: Any) -> None:
+    A SELECT runs when it is first read: read with fetchmany or by iterating, it streams through
+    a server-side cursor, so memory stays bounded however many rows it has (enrichment, views);
+    read with fetchone or fetchall, it runs as an ordinary query."""
+
+    def __init__(self, store: PostgresStore) -> None:
         self._store = store
-        self._cursor = cursor
+        self._cursor: Any = None  # the client cursor of the last statement run eagerly
+        self._pending: tuple[str, tuple[Any, ...]] | None = None  # a SELECT not yet run
+        self._server: Any = None  # the server-side cursor of a streaming SELECT
+        self._own_transaction = False
+
+    def _reset(self) -> None:
+        self._pending = None
+        if self._server is not None:
+            server, self._server = self._server, None
+            try:
+                server.close()
+            except self._store._psycopg.Error:
+                pass
+        if self._own_transaction:
+            self._own_transaction = False
+            self._store._end_read_transaction()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _GuardedCursor:
-        self._store._guarded(self._cursor.execute, sql, params or None)
+        self._reset()
+        head = sql.lstrip()[:6].upper()
+        if head == "SELECT" or head.startswith("WITH"):
+            self._pending = (sql, tuple(params))
+            return self
+        self._cursor = self._store._conn.cursor()
+        self._store._guarded(self._cursor.execute, sql, tuple(params))
         return self
 
     def executemany(self, sql: str, params: Any) -> _GuardedCursor:
+        self._reset()
+        self._cursor = self._store._conn.cursor()
         self._store._guarded(self._cursor.executemany, sql, params)
         return self
 
+    def _run(self) -> None:
+        if self._pending is not None:
+            sql, params = self._pending
+            self._pending = None
+            self._cursor = self._store._conn.cursor()
+            self._store._guarded(self._cursor.execute, sql, params)
+
+    def _stream(self) -> None:
+        assert self._pending is not None
+        sql, params = self._pending
+        self._pending = None
+        self._own_transaction = self._store._begin_read_transaction()
+        self._server = self._store._conn.cursor(name=f"segpub_{uuid.uuid4().hex}")
+        self._store._guarded(self._server.execute, sql, params)
+
     def fetchone(self) -> Any:
+        if self._server is not None:
+            return self._store._guarded(self._server.fetchone)
+        self._run()
         return self._store._guarded(self._cursor.fetchone)
 
     def fetchall(self) -> list[Any]:
+        if self._server is not None:
+            rows = list(self._store._guarded(self._server.fetchall))
+            self._reset()
+            return rows
+        self._run()
         return list(self._store._guarded(self._cursor.fetchall))
 
     def fetchmany(self, size: int = 1000) -> list[Any]:
+        if self._pending is not None:
+            self._stream()
+        if self._server is not None:
+            rows = list(self._store._guarded(self._server.fetchmany, size))
+            if not rows:
+                self._reset()
+            return rows
         return list(self._store._guarded(self._cursor.fetchmany, size))
 
     def __iter__(self) -> Iterator[Any]:
@@ -148,7 +206,11 @@ class _GuardedCursor:
                 return
             yield from rows
 
+    def close(self) -> None:
+        self._reset()
+
     def __getattr__(self, name: str) -> Any:
+        self._run()
         return getattr(self._cursor, name)
 
 
@@ -206,7 +268,33 @@ class PostgresStore(SqlStore):
     # -- the engine -----------------------------------------------------------------------------
 
     def _cursor(self) -> Cursor:
-        return _GuardedCursor(self, self._conn.cursor())
+        return _GuardedCursor(self)
+
+    def _sql(self, sql: str) -> str:
+        # SQLite's group_concat is PostgreSQL's string_agg; order the names by code point as
+        # SQLite does, whatever the database's collation. A literal % must reach psycopg as %%.
+        sql = _GROUP_CONCAT.sub(r'string_agg(\1, ? ORDER BY \1 COLLATE "C")', sql)
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def _begin_read_transaction(self) -> bool:
+        """Start a read-only snapshot for a streaming cursor unless a transaction is open;
+        returns whether it started one (to end when the stream does)."""
+        if (
+            self._in_write
+            or self._conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE
+        ):
+            return False
+        self._guarded(self._conn.execute, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return True
+
+    def _end_read_transaction(self) -> None:
+        if self._in_write:
+            return
+        try:
+            if self._conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+                self._conn.execute("COMMIT")
+        except self._psycopg.Error:
+            pass
 
     def _has_meta(self, cursor: Cursor) -> bool:
         row = self._execute(
@@ -247,6 +335,7 @@ class PostgresStore(SqlStore):
         return bool(row[0])
 
     def _begin_write(self) -> None:
+        self._end_read_transaction()  # a stream left unfinished must not swallow the write
         if not self.writable():
             raise WorkspaceError(self._read_only_message())
         if self._lock_depth == 0:
@@ -318,7 +407,7 @@ class PostgresStore(SqlStore):
         try:
             cursor = self._conn.cursor(name=f"segpub_{uuid.uuid4().hex}")
             try:
-                self._guarded(cursor.execute, self._sql(sql), tuple(params) or None)
+                self._guarded(cursor.execute, self._sql(sql), tuple(params))
                 while True:
                     rows = self._guarded(cursor.fetchmany, batch)
                     if not rows:
