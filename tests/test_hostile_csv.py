@@ -73,16 +73,11 @@ CASES: list[Any] = [
         (ACCOUNTS + "A9," + "x" * 10_000_000 + ",d,US\n").encode(),
         "segpub: error: f.csv:2: not valid CSV: field larger than field limit (1048576)\n",
     ),
-    pytest.param(
+    (
         "accounts-not-utf8",
         "accounts",
         (ACCOUNTS + "A9,Soci\xe9t\xe9,d,FR\n").encode("latin-1"),
         "segpub: error: f.csv:2: not UTF-8 text; save the file as UTF-8 CSV\n",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="imports.py decodes ahead of the csv reader: a bad byte on line 2 is reported"
-            " as 'f.csv:1: cannot read the header: 'utf-8' codec can't decode byte 0xe9 ...'",
-        ),
     ),
     (
         "accounts-empty-file",

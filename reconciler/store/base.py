@@ -107,9 +107,11 @@ class SqlStore:
         try:
             yield self._cursor()
             faults.before_commit()
-        except BaseException:
+        except BaseException as error:
             faults.end(committed=False)
             self._rollback()
+            if self._is_storage_error(error):
+                raise self._storage_error(error) from None
             raise
         try:
             self._commit()
@@ -117,6 +119,15 @@ class SqlStore:
             faults.end(committed=False)
             raise
         faults.end(committed=True)
+
+    def _is_storage_error(self, error: BaseException) -> bool:
+        """Whether a failed statement failed for the storage (read-only, disk full, locked), which
+        the person can fix, rather than for a bug."""
+        return type(error).__name__ in ("OperationalError", "DiskFull", "ReadOnlySqlTransaction")
+
+    def _storage_error(self, error: BaseException) -> WorkspaceError:
+        """The clear error for a storage failure; engines say more."""
+        return WorkspaceError(f"cannot write workspace {self.display}: {error}; nothing was changed")
 
     def schema_version(self) -> int:
         cursor = self._cursor()

@@ -25,6 +25,10 @@ class SqliteStore(SqlStore):
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) or "not a database" not in str(error):
+                raise WorkspaceError(
+                    f"cannot open workspace {path}: {storage_problem(path, error)}"
+                ) from None
             raise WorkspaceError(
                 f"cannot open workspace {path}: {error}; is it a segpub workspace (SQLite file)?"
             ) from None
@@ -43,14 +47,22 @@ class SqliteStore(SqlStore):
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise WorkspaceError(f"cannot write workspace {self.display}: {error}") from None
+            raise self._storage_error(error) from None
 
     def _commit(self) -> None:
         try:
             self._conn.execute("COMMIT")
         except sqlite3.OperationalError as error:
             self._rollback()
-            raise WorkspaceError(f"cannot write workspace {self.display}: {error}") from None
+            raise self._storage_error(error) from None
+
+    def _storage_error(self, error: BaseException) -> WorkspaceError:
+        if not isinstance(error, sqlite3.DatabaseError):
+            return super()._storage_error(error)
+        return WorkspaceError(
+            f"cannot write workspace {self.display}: {storage_problem(self.path, error)};"
+            " nothing was changed"
+        )
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:
@@ -63,6 +75,30 @@ class SqliteStore(SqlStore):
         self, actor: str, command: str, timeout: float = 0
     ) -> AbstractContextManager[None]:
         return file_lock(lock_path(self.path), actor, command, timeout)
+
+
+def storage_problem(path: Path, error: BaseException) -> str:
+    """What SQLite's terse error means for the person at the terminal, and what to do."""
+    text = str(error)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        stat = os.statvfs(folder)
+        free, read_only = stat.f_bavail * stat.f_frsize, bool(stat.f_flag & os.ST_RDONLY)
+    except OSError:
+        free, read_only = None, False
+    if "readonly" in text or read_only:
+        return (
+            f"{text}: the workspace file or its folder is read-only; make both writable"
+            " (SQLite writes its -wal and -shm files beside it)"
+        )
+    if "disk is full" in text or (free is not None and free < 1024 * 1024):
+        return f"{text}: the disk is full ({free or 0:,} bytes free); free some space and retry"
+    if "locked" in text:
+        return (
+            f"{text}: another program holds the database; close it (a DB browser, a backup)"
+            " and retry"
+        )
+    return text
 
 
 def _create_private(path: Path) -> None:
