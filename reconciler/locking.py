@@ -28,7 +28,8 @@ def holder_record(actor: str, command: str) -> dict[str, Any]:
         "actor": actor,
         "pid": os.getpid(),
         "command": command,
-        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The same form as the PostgreSQL store's lock gives.
+        "since": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 

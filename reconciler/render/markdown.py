@@ -38,13 +38,20 @@ def _escape(text: str, limit: int = MAX_CELL) -> str:
     return "".join(out)
 
 
+def _code(text: str, limit: int = MAX_CELL) -> str:
+    """Text for a code span: shown as is, so only a backquote or a line break could break it."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "`" + " ".join(text.replace("`", "'").split()) + "`"
+
+
 def _uses(uses: frozenset[Use]) -> str:
     return ", ".join(sorted_uses(uses)) or "—"
 
 
 def _violation_row(violation: Violation) -> str:
     where = violation.where()
-    place = f"`{_escape(where)}` " if where else ""
+    place = f"{_code(where)} " if where else ""
     return f"- {place}**{_escape(violation.rule)}**: {_escape(violation.message)}"
 
 
@@ -139,7 +146,7 @@ def _status(plan: Plan) -> list[str]:
     source = []
     if plan.config_path:
         sha = f" (sha256 `{plan.config_sha256[:12]}`)" if plan.config_sha256 else ""
-        source.append(f"Config `{_escape(plan.config_path, 200)}`{sha}")
+        source.append(f"Config {_code(plan.config_path, 200)}{sha}")
     source.append(f"workspace serial {plan.serial}")
     lines.append("")
     lines.append(", ".join(source) + ".")
