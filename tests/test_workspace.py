@@ -116,3 +116,76 @@ def test_copy_from_a_missing_file_creates_nothing(tmp_path: Path) -> None:
     assert result.code == 1
     assert "workspace nothere.db does not exist; nothing to copy" in result.err
     assert not (tmp_path / "nothere.db").exists() and not (tmp_path / "copy.db").exists()
+
+
+# -- the case corpus on PostgreSQL (tests/test_cases.py runs it on SQLite) -----------------------
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def _cases(kind: str) -> list[str]:
+    return sorted(p.name for p in (CASES / kind).iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", _cases("valid"))
+def test_valid_case_on_postgres_plans_as_expected_then_applies(case: str, tmp_path: Path) -> None:
+    folder = tmp_path / case
+    shutil.copytree(CASES / "valid" / case, folder)
+    with pg.fresh_workspace() as location:
+        env = {"SEGPUB_WORKSPACE": location}
+        assert run_in_process(["catalog", "import", "catalog.yaml"], folder, env).code == 0
+        planned = run_in_process(["--no-color", "plan", "publications.yaml"], folder, env)
+        assert planned.code == 0, planned.out + planned.err
+        assert planned.out == (folder / "expected.txt").read_text(encoding="utf-8")
+        applied = run_in_process(["apply", "publications.yaml", "--auto-approve"], folder, env)
+        assert applied.code == 0, applied.out + applied.err
+        again = run_in_process(["plan", "publications.yaml", "--format", "json"], folder, env)
+        assert json.loads(again.out)["changes"] == []
+
+
+@pytest.mark.parametrize("case", _cases("invalid"))
+def test_invalid_case_on_postgres_reports_the_expected_violations(
+    case: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / case
+    shutil.copytree(CASES / "invalid" / case, folder)
+    with pg.fresh_workspace() as location:
+        env = {"SEGPUB_WORKSPACE": location}
+        assert run_in_process(["catalog", "import", "catalog.yaml"], folder, env).code == 0
+        validated = run_in_process(["--no-color", "validate", "publications.yaml"], folder, env)
+        assert validated.code == 1
+        reported = [line.strip() for line in validated.err.splitlines() if line.startswith("  ")]
+        assert reported == (folder / "expected.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_a_crash_log_never_shows_the_password(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "import reconciler.cli.app as app\n"
+        "def broken(self):\n"
+        "    raise ZeroDivisionError('a bug near ' + sys.argv[2])\n"
+        "app.Context.open = broken\n"
+        "sys.argv = ['segpub', *sys.argv[1:]]\n"
+        "from reconciler.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    url = "postgresql://ci:s3cret@db.invalid:5432/x?workspace=a"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--workspace", url, "status"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 3, done.stderr
+    log = Path(done.stderr.split("details written to ")[1].split(". Please")[0])
+    text = log.read_text()
+    log.unlink()
+    assert "s3cret" not in text and "s3cret" not in done.stderr
+    assert "postgresql://ci:***@db.invalid:5432/x?workspace=a" in text
