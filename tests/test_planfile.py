@@ -187,3 +187,18 @@ def test_an_empty_saved_plan_applies_to_nothing(segpub: Segpub) -> None:
     assert applied.code == 0, applied.err
     assert applied.out == "No changes. Published: 1 of 200.\n"
     assert _serial(segpub) == 1
+
+
+def test_targeting_belongs_to_plan_time_not_to_a_saved_plan(segpub: Segpub) -> None:
+    workspace(segpub.cwd, published=2, unpublished=1)
+    _saved(segpub, [(3, ["api"]), (1, [])], "--target", "3")
+    refused = segpub("apply", "segpub.plan", "--target", "1")
+    assert refused.code == 64
+    assert refused.err == (
+        "segpub: error: --target and --exclude do not apply to a saved plan: segpub.plan is"
+        " applied whole; give them to `segpub plan --out` instead\n"
+    )
+    applied = segpub("apply", "segpub.plan")
+    assert applied.code == 0, applied.err
+    assert _published(segpub) == {"Segment 1": ["api"], "Segment 2": ["api"],
+                                  "Segment 3": ["api"]}

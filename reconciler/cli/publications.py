@@ -89,6 +89,7 @@ def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text"
 
     Example:
 
+    \b
         segpub validate examples/publications.yaml
         segpub validate --offline --format github examples/publications.yaml
     """
@@ -173,11 +174,12 @@ def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...
 
     Example:
 
+    \b
         segpub apply examples/publications.yaml --auto-approve
         segpub apply plan.json
     """
     if looks_like_plan_file(config):
-        return runs.apply_saved_plan(obj, config, force, lock_timeout)
+        return runs.apply_saved_plan(obj, config, force, lock_timeout, targets + excludes)
     parsed = load_config(config)
     store = obj.open()
     held = ExitStack()
@@ -276,6 +278,7 @@ def history(ctx: click.Context, fmt: str) -> int:
 
     Example:
 
+    \b
         segpub history --format json
         segpub history show 3
     """

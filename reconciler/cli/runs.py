@@ -12,7 +12,7 @@ import click
 from reconciler import pipeline, planfile
 from reconciler.cli.app import Context
 from reconciler.config import load_config
-from reconciler.errors import EXIT_FAILURE, EXIT_OK, InputError
+from reconciler.errors import EXIT_FAILURE, EXIT_OK, InputError, UsageError
 from reconciler.model import Config, Plan, Violation
 from reconciler.render import github as github_render
 from reconciler.render import text as text_render
@@ -61,10 +61,17 @@ def save_plan(
     click.echo(f"Saved this plan to {out}; apply exactly it with: segpub apply {out}", err=True)
 
 
-def apply_saved_plan(obj: Context, path: str, force: bool, lock_timeout: float) -> int:
+def apply_saved_plan(
+    obj: Context, path: str, force: bool, lock_timeout: float, targeting: Sequence[str] = ()
+) -> int:
     """`segpub apply PLANFILE`: verify the file, lock, check it against the workspace, write it.
 
     No prompt: the plan was reviewed when it was made. Any refusal writes nothing."""
+    if targeting:
+        raise UsageError(
+            f"--target and --exclude do not apply to a saved plan: {path} is applied whole;"
+            " give them to `segpub plan --out` instead"
+        )
     saved = planfile.load_plan_file(path)
     actor = pipeline.who(obj.actor)
     store = obj.open()
