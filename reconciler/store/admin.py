@@ -243,6 +243,11 @@ def _copy(source: SqlStore, target: SqlStore, actor: str, lock_timeout: float) -
                         f"INSERT INTO {_quote(table)} ({', '.join(_quote(c) for c in cols)})"
                         f" VALUES ({', '.join('?' for _ in cols)})"
                     )
+                    copy_in = getattr(target, "copy_in", None)
+                    if copy_in is not None:  # PostgreSQL: COPY, not row-by-row INSERTs
+                        copy_in(table, cols, _rows(source, table, cols))
+                        checks.append(check_table(source, table, cols))
+                        continue
                     batch: list[tuple[Any, ...]] = []
                     for row in _rows(source, table, cols):
                         batch.append(tuple(row))

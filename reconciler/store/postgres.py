@@ -425,6 +425,20 @@ class PostgresStore(SqlStore):
                 except self._psycopg.Error:
                     pass
 
+    def copy_in(self, table: str, columns: Sequence[str], rows: Iterator[Sequence[Any]]) -> None:
+        """Load `rows` into `table` with COPY: many times faster than INSERTs for a big copy."""
+        sql = self._psycopg.sql
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+
+        def load() -> None:
+            with self._conn.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+        self._guarded(load)
+
     def snapshot(self) -> AbstractContextManager[None]:
         """Read several statements from one consistent snapshot (e.g. for a copy)."""
         return self._snapshot()
