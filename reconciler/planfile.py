@@ -32,6 +32,7 @@ FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024
 # Names a plan file is likely to have; such a file is never read as a config.
 PLAN_SUFFIXES = (".plan", ".segpubplan", ".tfplan")
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,14 @@ def plan_document(
     return document
 
 
+def _serialize(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_plan_file(path: str, document: dict[str, Any]) -> None:
     """Write the plan file whole or not at all (a CI artifact must never be half a plan)."""
     target = Path(path)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = _serialize(document)
     try:
         fd, temp = tempfile.mkstemp(prefix=".segpub-plan-", dir=target.parent or Path("."))
     except OSError as error:
@@ -134,7 +139,12 @@ def looks_like_plan_file(path: str) -> bool:
         except (UnicodeDecodeError, ValueError):
             return b'"format"' in head[:200] or path.endswith((".json", *PLAN_SUFFIXES))
         return isinstance(data, dict) and "publications" not in data
-    return path.endswith(PLAN_SUFFIXES)
+    if path.endswith(PLAN_SUFFIXES):
+        return True
+    if path.lower().endswith(CONFIG_SUFFIXES):
+        return False
+    # Neither name nor content says config: a YAML config names its publications.
+    return b"publications" not in head
 
 
 def _not_a_plan(path: str, why: str) -> SegpubError:
@@ -165,7 +175,8 @@ def load_plan_file(path: str) -> SavedPlan:
         raise _not_a_plan(path, "it is not JSON") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise _not_a_plan(path, f'it has no "format": "{FORMAT}"')
-    if document.get("checksum") != checksum(document):
+    # Any change to the bytes is an edit, even one that leaves the JSON meaning alone.
+    if document.get("checksum") != checksum(document) or raw != _serialize(document).encode():
         raise _edited(path)
     if document.get("format_version") != FORMAT_VERSION:
         raise SegpubError(

@@ -151,3 +151,43 @@ def test_locked_message_without_a_record() -> None:
     assert locked_message(None) == (
         "workspace is locked by unknown (pid ?, command unknown) since unknown"
     )
+
+
+def test_an_apply_waiting_at_its_prompt_holds_the_lock(segpub: Segpub) -> None:
+    """The holder is a real `segpub apply` on a terminal, waiting for its `yes`."""
+    import pty
+    import select
+
+    workspace(segpub.cwd, published=2, unpublished=1)
+    write(segpub.cwd / "publications.yaml", config_text([(3, ["api"])]))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a real interactive apply
+        os.chdir(segpub.cwd)
+        os.environ.update({"SEGPUB_ACTOR": "alice", "PYTHONPATH": str(ROOT)})
+        os.execv(sys.executable, [sys.executable, "-m", "reconciler", "apply", "publications.yaml"])
+    try:
+        seen = b""
+        deadline = time.monotonic() + 30
+        while b"Only 'yes'" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                seen += os.read(fd, 4096)
+        assert b"Only 'yes'" in seen, seen
+        refused = run_process(["publish", "3", "--use", "api"], segpub.cwd,
+                              {"SEGPUB_ACTOR": "bob"})
+        assert refused.code == 1
+        assert re.match(
+            rf"^segpub: error: workspace is locked by alice \(pid {pid}, command apply\) since"
+            r" \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$",
+            refused.err,
+        ), refused.err
+        os.write(fd, b"yes\n")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    assert _serial(segpub) == "2"

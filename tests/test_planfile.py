@@ -158,7 +158,7 @@ def test_rules_are_checked_again_at_apply_time(segpub: Segpub) -> None:
     change = document["plan"]["changes"][0]
     change["after"] = change["add"] = ["api", "sales_intelligence_legacy"]
     document["checksum"] = checksum(document)
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     applied = segpub("--no-color", "apply", "segpub.plan")
     assert applied.code == 1
     assert (
@@ -202,3 +202,20 @@ def test_targeting_belongs_to_plan_time_not_to_a_saved_plan(segpub: Segpub) -> N
     assert applied.code == 0, applied.err
     assert _published(segpub) == {"Segment 1": ["api"], "Segment 2": ["api"],
                                   "Segment 3": ["api"]}
+
+
+def test_any_byte_changed_is_an_edit(segpub: Segpub) -> None:
+    workspace(segpub.cwd, published=2)
+    path = _saved(segpub, [(1, [])])
+    path.write_text(path.read_text() + " ")
+    applied = segpub("apply", "segpub.plan")
+    assert applied.code == 1
+    assert "plan file segpub.plan was edited after it was made" in applied.err
+
+
+def test_garbage_under_any_name_is_not_a_plan(segpub: Segpub) -> None:
+    workspace(segpub.cwd, published=1)
+    write(segpub.cwd / "plan.out", "garbage\n")
+    applied = segpub("apply", "plan.out")
+    assert applied.code == 1
+    assert applied.err.startswith("segpub: error: plan.out is not a segpub plan file")
