@@ -375,3 +375,20 @@ def test_an_unknown_command_fails_the_check() -> None:
         _check_invocation(["plan", "x.yaml", "--no-such-flag"])
     with pytest.raises(AssertionError):
         _check_invocation(["deploy", "x.yaml"])
+
+
+def test_plan_in_ci_formats_shows_an_unreadable_config_in_that_format(tmp_path: Path) -> None:
+    write(tmp_path / "publications.yaml", "version: 2\npublications: []\n")
+    github = run_in_process(["plan", "publications.yaml", "--format", "github"], tmp_path)
+    assert github.code == 1
+    assert github.out == (
+        "::error file=publications.yaml,line=1,col=10,title=schema::$.version: must be 1, not 2\n"
+    )
+    markdown = run_in_process(["plan", "publications.yaml", "--format", "markdown"], tmp_path)
+    assert markdown.code == 1
+    assert markdown.out == (
+        "### No plan: `publications.yaml` could not be read\n\n"
+        "- `publications.yaml:1:10` **schema**: $.version: must be 1, not 2\n"
+    )
+    text = run_in_process(["plan", "publications.yaml"], tmp_path)
+    assert text.code == 1 and text.out == ""

@@ -133,7 +133,9 @@ def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool, out: str 
 
         segpub plan examples/publications.yaml --format json
     """
-    parsed = load_config(config)
+    parsed = runs.load_config_for(config, fmt)
+    if parsed is None:
+        return EXIT_FAILURE
     store = obj.open()
     try:
         state = store.read_state()

@@ -15,6 +15,7 @@ from reconciler.config import load_config
 from reconciler.errors import EXIT_FAILURE, EXIT_OK, InputError, UsageError
 from reconciler.model import Config, Plan, Violation
 from reconciler.render import github as github_render
+from reconciler.render import markdown as markdown_render
 from reconciler.render import text as text_render
 from reconciler.render.text import render_violations
 
@@ -101,6 +102,25 @@ def apply_saved_plan(
     assert entry is not None
     click.echo(f"Applied {path}. Workspace serial is now {entry.serial}.")
     return EXIT_OK
+
+
+def load_config_for(path: str, fmt: str) -> Config | None:
+    """The config; for the github and markdown formats, a config that cannot be read is shown in
+    that format (annotations, a PR comment) and None returned, so CI shows why."""
+    try:
+        return load_config(path)
+    except InputError as error:
+        if fmt == "github":
+            click.echo(github_render.render_violations(error.violations), nl=False)
+        elif fmt == "markdown":
+            click.echo(markdown_render.render_unreadable(path, error.violations), nl=False)
+        else:
+            raise
+        click.echo(
+            f"segpub: {len(error.violations)} problem(s) found in {path}; nothing was changed.",
+            err=True,
+        )
+        return None
 
 
 def validate_run(obj: Context, config: str, offline: bool, fmt: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconciler.drift import DRIFT_HEADING, drift_items
@@ -106,6 +106,23 @@ def render_plan(plan: Plan, color: bool = False) -> str:
         else:
             high = middle - 1
     return _assemble(head, sections, low, total)
+
+
+def render_unreadable(path: str, violations: Sequence[Violation]) -> str:
+    """A config that could not be read at all (YAML, schema): what is wrong, where, no plan."""
+    rows = [_violation_row(v) for v in violations]
+    lines = [f"### No plan: {_code(path, 200)} could not be read", ""]
+    size = sum(len(line) + 1 for line in lines)
+    kept = 0
+    for row in rows:
+        if size + len(row) + 1 > MAX_CHARS - 200:
+            break
+        size += len(row) + 1
+        kept += 1
+    lines += rows[:kept]
+    if kept < len(rows):
+        lines += ["", f"_{len(rows) - kept} more left out; run `segpub validate` for all._"]
+    return "\n".join(lines) + "\n"
 
 
 def _assemble(head: list[str], sections: list[_Section], kept: int, total: int) -> str:
