@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +50,7 @@ SUPPORTED_TEXT = "salesforce account, contact or lead; marketo, hubspot, pardot 
 # name holding the target's delimiter is never split in two.
 _SEP = "\x1f"
 _BATCH = 5000
+CHUNK_ROWS = 100_000  # records per chunk of the parallel SQLite read
 
 
 class EnrichError(SegpubError):
@@ -252,7 +257,7 @@ def _load_target(store: SqlStore, name: str) -> dict[str, Any]:
     if name not in targets:
         known = ", ".join(sorted(targets)) or "none"
         raise EnrichError(
-            f"no enrichment target named '{name}' in workspace {store.display} (targets: {known});"
+            f"no enrichment target named '{name}' in the workspace (targets: {known});"
             " declare it under `enrichment:` in the publications config and apply it"
         )
     return targets[name]
@@ -269,14 +274,25 @@ def _query(store: SqlStore, spec: dict[str, Any], changed_only: bool) -> tuple[s
         join = " LEFT JOIN pushed_values pv ON pv.target = ? AND pv.record_id = r.record_id"
         params.append(spec["name"])
     params += [spec["system"], spec["record_type"]]
+    if store.placeholder == "?":  # SQLite: group_concat over an ordered subquery
+        names = (
+            "(SELECT group_concat(x.name, ?) FROM"
+            " (SELECT s.name AS name FROM members m"
+            " JOIN publications p ON p.segment_id = m.segment_id AND p.use_id = ?"
+            " JOIN segments s ON s.id = m.segment_id"
+            " WHERE m.account_id = r.account_id ORDER BY s.name, s.id) AS x)"
+        )
+        order = " ORDER BY r.record_id"
+    else:  # PostgreSQL: string_agg, in code point order as SQLite sorts
+        names = (
+            '(SELECT string_agg(s.name, ? ORDER BY s.name COLLATE "C", s.id) FROM members m'
+            " JOIN publications p ON p.segment_id = m.segment_id AND p.use_id = ?"
+            " JOIN segments s ON s.id = m.segment_id"
+            " WHERE m.account_id = r.account_id)"
+        )
+        order = ' ORDER BY r.record_id COLLATE "C"'
     sql = (
-        "SELECT r.record_id,"
-        " (SELECT group_concat(x.name, ?) FROM"
-        "   (SELECT s.name AS name FROM members m"
-        "    JOIN publications p ON p.segment_id = m.segment_id AND p.use_id = ?"
-        "    JOIN segments s ON s.id = m.segment_id"
-        "    WHERE m.account_id = r.account_id ORDER BY s.name, s.id) AS x),"
-        f" {last} FROM records r{join}"
+        f"SELECT r.record_id, {names}, {last} FROM records r{join}"
         " WHERE r.system = ? AND r.record_type = ?"
     )
     scope = spec["scope"]
@@ -290,11 +306,81 @@ def _query(store: SqlStore, spec: dict[str, Any], changed_only: bool) -> tuple[s
             raise EnrichError(f"enrichment target '{spec['name']}': scope {problem}")
         sql += " AND r.account_id IN (SELECT account_id FROM members WHERE segment_id = ?)"
         params.append(segment.id)
-    sql += " ORDER BY r.record_id"
-    return sql, params
+    return sql + order, params
 
 
-def _rows(store: SqlStore, sql: str, params: Sequence[Any]) -> Iterator[list[Any]]:
+def _rows(
+    store: SqlStore, sql: str, params: Sequence[Any], spec: dict[str, Any]
+) -> Iterator[list[Any]]:
+    """The query's rows in record_id order, in batches. On a SQLite file with many records the
+    record_id range is cut into chunks that two threads compute at once (SQLite releases the GIL
+    while it steps), each on its own read-only connection; chunks are yielded in order, at most
+    a few in memory at a time."""
+    path = getattr(store, "path", None)
+    if store.placeholder == "?" and path is not None:
+        bounds = _chunk_bounds(store, spec)
+        if len(bounds) > 1:
+            yield from _parallel_rows(Path(path), sql, params, bounds)
+            return
+    yield from _serial_rows(store, sql, params)
+
+
+def _chunk_bounds(store: SqlStore, spec: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    """(after, up_to] record_id ranges of about CHUNK_ROWS records each."""
+    chunk = int(os.environ.get("SEGPUB_ENRICH_CHUNK_ROWS", "") or CHUNK_ROWS)
+    cursor = store._cursor()
+    where = " FROM records WHERE system = ? AND record_type = ?"
+    key = (spec["system"], spec["record_type"])
+    total = int(store._execute(cursor, "SELECT count(*)" + where, key).fetchone()[0])
+    if total < 2 * chunk:
+        return [(None, None)]
+    cuts: list[str] = []
+    for offset in range(chunk - 1, total - 1, chunk):
+        row = store._execute(
+            cursor,
+            "SELECT record_id" + where + " ORDER BY record_id LIMIT 1 OFFSET ?",
+            (*key, offset),
+        ).fetchone()
+        cuts.append(str(row[0]))
+    edges: list[str | None] = [None, *cuts, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _parallel_rows(
+    path: Path, sql: str, params: Sequence[Any], bounds: list[tuple[str | None, str | None]]
+) -> Iterator[list[Any]]:
+    head, order = sql.rsplit(" ORDER BY ", 1)
+    uri = path.resolve().as_uri() + "?mode=ro"
+
+    def work(low: str | None, high: str | None) -> list[Any]:
+        extra, args = "", list(params)
+        if low is not None:
+            extra += " AND r.record_id > ?"
+            args.append(low)
+        if high is not None:
+            extra += " AND r.record_id <= ?"
+            args.append(high)
+        connection = sqlite3.connect(uri, uri=True, timeout=30.0)
+        try:
+            return connection.execute(f"{head}{extra} ORDER BY {order}", args).fetchall()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="segpub-enrich") as pool:
+        pending: deque[Future[list[Any]]] = deque()
+        chunks = iter(bounds)
+        for low, high in itertools.islice(chunks, 3):
+            pending.append(pool.submit(work, low, high))
+        while pending:
+            rows = pending.popleft().result()
+            for low, high in itertools.islice(chunks, 1):
+                pending.append(pool.submit(work, low, high))
+            for start in range(0, len(rows), _BATCH):
+                yield rows[start : start + _BATCH]
+            del rows
+
+
+def _serial_rows(store: SqlStore, sql: str, params: Sequence[Any]) -> Iterator[list[Any]]:
     cursor = store._cursor()
     store._execute(cursor, sql, params)
     while True:
@@ -336,6 +422,7 @@ def enrich(
         try:
             _write(
                 store,
+                spec,
                 sql,
                 params,
                 stream,
@@ -369,6 +456,7 @@ def enrich(
 
 def _write(
     store: SqlStore,
+    spec: dict[str, Any],
     sql: str,
     params: Sequence[Any],
     stream: IO[str],
@@ -384,7 +472,7 @@ def _write(
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(("record_id", "value"))
     dumps = json.dumps
-    for batch in _rows(store, sql, params):
+    for batch in _rows(store, sql, params, spec):
         out_rows: list[tuple[str, str]] = []
         flags: list[bool] = []
         for record_id, names, last in batch:

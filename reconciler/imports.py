@@ -7,6 +7,7 @@ rows are reported with their line numbers, and how many there were in all."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
@@ -27,6 +28,7 @@ RECORD_OPTIONAL = ("created_at",)
 SYSTEMS = ("salesforce", "marketo", "hubspot", "pardot", "eloqua")
 RECORD_TYPES = ("account", "contact", "lead")
 
+NOT_UTF8 = "not UTF-8 text; save the file as UTF-8 CSV"
 MAX_REPORTED = 20
 BATCH = 10_000
 csv.field_size_limit(1024 * 1024)
@@ -112,6 +114,29 @@ class _Progress:
             sys.stderr.flush()
 
 
+class _DecodeFlag:
+    """A codec error handler that decodes like surrogateescape and notes that it was needed:
+    the decoder reads ahead in chunks, so rows are checked for the bad bytes only once it has."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self.name = f"segpub-import-{id(self)}"
+        codecs.register_error(self.name, self)
+
+    def __call__(self, error: UnicodeError) -> tuple[str, int]:
+        self.hit = True
+        text, end = codecs.lookup_error("surrogateescape")(error)
+        return str(text), end
+
+
+def _has_bad_bytes(row: list[str]) -> bool:
+    try:
+        "".join(row).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 class _Reader:
     """A CSV file's rows with the line each starts on; the header checked exactly."""
 
@@ -126,7 +151,10 @@ class _Reader:
         except OSError as error:
             raise CsvImportError(f"cannot read {path}: {error.strerror}") from None
         self.size = os.fstat(self.raw.fileno()).st_size
-        self.text = io.TextIOWrapper(self.raw, encoding="utf-8-sig", newline="")
+        self.flag = _DecodeFlag()
+        self.text = io.TextIOWrapper(
+            self.raw, encoding="utf-8-sig", errors=self.flag.name, newline=""
+        )
         self.reader = csv.reader(self.text, strict=True)
         self.columns = self._header(required, optional)
 
@@ -147,6 +175,8 @@ class _Reader:
             ) from None
         except (csv.Error, UnicodeDecodeError) as error:
             raise CsvImportError(f"{self.path}:1: cannot read the header: {error}") from None
+        if self.flag.hit and _has_bad_bytes(header):
+            raise CsvImportError(f"{self.path}:1: {NOT_UTF8}")
         got = tuple(c.strip() for c in header)
         if got in allowed:
             return got
@@ -178,14 +208,12 @@ class _Reader:
         line = reader.line_num + 1
         try:
             for row in reader:
+                if self.flag.hit and _has_bad_bytes(row):
+                    raise CsvImportError(f"{self.path}:{line}: {NOT_UTF8}")
                 yield line, row
                 line = reader.line_num + 1
         except csv.Error as error:
             raise CsvImportError(f"{self.path}:{line}: not valid CSV: {error}") from None
-        except UnicodeDecodeError:
-            raise CsvImportError(
-                f"{self.path}:{line}: not UTF-8 text; save the file as UTF-8 CSV"
-            ) from None
 
     def position(self) -> int:
         try:

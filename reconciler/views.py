@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -216,19 +217,27 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: East Asian wide and full-width characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _table(
     header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None
 ) -> str:
     right = right or set()
-    widths = [len(h) for h in header]
+    widths = [_width(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
+            widths[i] = max(widths[i], _width(cell))
 
     def fmt(row: Sequence[str]) -> str:
-        cells = [
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)
-        ]
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
         return "  ".join(cells).rstrip()
 
     return "\n".join([fmt(header), *(fmt(r) for r in rows)]) + "\n"
