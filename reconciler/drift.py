@@ -40,8 +40,7 @@ def describe_change(change: dict[str, Any]) -> str:
 def drift_items(drift: Iterable[dict[str, Any]]) -> list[str]:
     """One line per outside change: serial, time, actor, kind and what it did."""
     return [
-        f"#{item['serial']} {item['at']} {item['actor']} {item['kind']}"
-        f" {describe_change(change)}"
+        f"#{item['serial']} {item['at']} {item['actor']} {item['kind']} {describe_change(change)}"
         for item in drift
         for change in item.get("changes", [])
     ]

@@ -7,8 +7,9 @@ from pathlib import Path
 from tests.conftest import run_in_process, write
 
 
-def catalog_text(published: int, unpublished: int = 0, cap: int = 200,
-                 gtm_locked: tuple[int, ...] = ()) -> str:
+def catalog_text(
+    published: int, unpublished: int = 0, cap: int = 200, gtm_locked: tuple[int, ...] = ()
+) -> str:
     """Segments 1..published published for api; then `unpublished` more with no use.
     Segment 900 is a filters-built (dynamic) segment, never GTM-eligible."""
     lines = [f"settings: {{cap: {cap}}}", "segments:"]
@@ -34,8 +35,9 @@ def catalog_text(published: int, unpublished: int = 0, cap: int = 200,
     return "\n".join(lines) + "\n"
 
 
-def config_text(entries: list[tuple[int, list[str]]], scope: str = "partial",
-                extra: str = "") -> str:
+def config_text(
+    entries: list[tuple[int, list[str]]], scope: str = "partial", extra: str = ""
+) -> str:
     lines = ["version: 1", f"scope: {scope}", extra.rstrip("\n"), "publications:"]
     lines = [line for line in lines if line]
     for sid, uses in entries:
@@ -45,11 +47,17 @@ def config_text(entries: list[tuple[int, list[str]]], scope: str = "partial",
     return "\n".join(lines) + "\n"
 
 
-def workspace(folder: Path, published: int, unpublished: int = 0, cap: int = 200,
-              gtm_locked: tuple[int, ...] = ()) -> Path:
+def workspace(
+    folder: Path,
+    published: int,
+    unpublished: int = 0,
+    cap: int = 200,
+    gtm_locked: tuple[int, ...] = (),
+) -> Path:
     """`folder` with catalog.yaml imported into folder/segpub.db."""
     write(folder / "catalog.yaml", catalog_text(published, unpublished, cap, gtm_locked))
-    imported = run_in_process(["catalog", "import", "catalog.yaml"], folder,
-                              {"SEGPUB_ACTOR": "importer"})
+    imported = run_in_process(
+        ["catalog", "import", "catalog.yaml"], folder, {"SEGPUB_ACTOR": "importer"}
+    )
     assert imported.code == 0, imported.err
     return folder

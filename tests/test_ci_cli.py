@@ -27,8 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_validate_format_github_prints_one_annotation_per_violation(segpub: Segpub) -> None:
     workspace(segpub.cwd, published=1, unpublished=1)
-    write(segpub.cwd / "publications.yaml",
-          config_text([(2, ["sales_intelligence_legacy"]), (900, ["gtm"])]))
+    write(
+        segpub.cwd / "publications.yaml",
+        config_text([(2, ["sales_intelligence_legacy"]), (900, ["gtm"])]),
+    )
     validated = segpub("validate", "publications.yaml", "--format", "github")
     assert validated.code == 1
     assert validated.out == (
@@ -163,15 +165,18 @@ def test_publish_obeys_the_rules(segpub: Segpub) -> None:
     workspace(segpub.cwd, published=2, unpublished=1, cap=2, gtm_locked=(2,))
     over_cap = segpub("publish", "3", "--use", "api")
     assert over_cap.code == 1
-    assert "cap_exceeded: publishing Segment 3 (3) would leave 3 segments published, over the" \
+    assert (
+        "cap_exceeded: publishing Segment 3 (3) would leave 3 segments published, over the"
         " cap of 2 by 1" in over_cap.err
+    )
     dynamic = segpub("publish", "Dynamic", "--use", "gtm")
     assert dynamic.code == 1
     assert "gtm_ineligible: Dynamic (900) cannot be published for gtm" in dynamic.err
     legacy = segpub("publish", "1", "--use", "sales_intelligence_legacy")
     assert legacy.code == 1
-    assert "legacy_use: Segment 1 (1) cannot be published for sales_intelligence_legacy" \
-        in legacy.err
+    assert (
+        "legacy_use: Segment 1 (1) cannot be published for sales_intelligence_legacy" in legacy.err
+    )
     locked = segpub("unpublish", "2")
     assert locked.code == 1
     assert "gtm_locked: Segment 2 (2) is a GTM segment used by Custom 6QA 'Model 2'" in locked.err
@@ -217,11 +222,22 @@ def test_plan_lists_drift_since_the_last_apply_and_reverts_it(segpub: Segpub) ->
 def test_target_and_exclude_limit_the_plan(segpub: Segpub) -> None:
     workspace(segpub.cwd, published=3, unpublished=2)
     write(segpub.cwd / "publications.yaml", config_text([(1, []), (4, ["api"]), (5, ["api"])]))
-    targeted = json.loads(segpub("plan", "publications.yaml", "--format", "json",
-                                 "--target", "4", "--target", "Segment 1").out)
+    targeted = json.loads(
+        segpub(
+            "plan",
+            "publications.yaml",
+            "--format",
+            "json",
+            "--target",
+            "4",
+            "--target",
+            "Segment 1",
+        ).out
+    )
     assert [c["segment_id"] for c in targeted["changes"]] == [1, 4]
-    excluded = json.loads(segpub("plan", "publications.yaml", "--format", "json",
-                                 "--exclude", "1").out)
+    excluded = json.loads(
+        segpub("plan", "publications.yaml", "--format", "json", "--exclude", "1").out
+    )
     assert [c["segment_id"] for c in excluded["changes"]] == [4, 5]
     applied = segpub("apply", "publications.yaml", "--auto-approve", "--target", "5")
     assert applied.code == 0, applied.err
@@ -237,8 +253,10 @@ def test_rules_still_see_the_whole_workspace_when_targeting(segpub: Segpub) -> N
     # Without the unpublish of 1, publishing 4 goes over the cap, which counts every segment.
     targeted = segpub("--no-color", "plan", "publications.yaml", "--target", "4")
     assert targeted.code == 1
-    assert "cap_exceeded: publishing Segment 4 (4) would leave 4 segments published, over the" \
+    assert (
+        "cap_exceeded: publishing Segment 4 (4) would leave 4 segments published, over the"
         " cap of 3 by 1" in targeted.out
+    )
 
 
 def test_an_unknown_target_is_an_error(segpub: Segpub) -> None:
@@ -270,10 +288,14 @@ def test_history_show_of_a_missing_serial(segpub: Segpub) -> None:
         ([], {"SEGPUB_ACTOR": "", "GITLAB_USER_LOGIN": "tanuki"}, "tanuki"),
     ],
 )
-def test_the_actor(segpub: Segpub, args: list[str], env: dict[str, str], actor: str,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR",
-                 "CIRCLE_USERNAME"):
+def test_the_actor(
+    segpub: Segpub,
+    args: list[str],
+    env: dict[str, str],
+    actor: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR", "CIRCLE_USERNAME"):
         monkeypatch.delenv(name, raising=False)
     workspace(segpub.cwd, published=1, unpublished=1)
     assert segpub(*args, "publish", "2", "--use", "api", env=env).code == 0
@@ -303,7 +325,7 @@ def _segpub_invocations(script: str) -> list[list[str]]:
                 found.extend(_segpub_invocations(tokens[i + 1]))
             if token == "segpub" and at_command:
                 args = []
-                for arg in tokens[i + 1:]:
+                for arg in tokens[i + 1 :]:
                     if arg in SHELL_OPERATORS:
                         break
                     args.append(arg)

@@ -91,13 +91,18 @@ def test_a_plan_for_another_workspace_is_refused(segpub: Segpub, tmp_path: Path)
     other = tmp_path / "other"
     other.mkdir()
     write(other / "catalog.yaml", (segpub.cwd / "catalog.yaml").read_text())
-    assert segpub("--workspace", str(other / "ws.db"), "catalog", "import",
-                  str(other / "catalog.yaml")).code == 0
+    assert (
+        segpub(
+            "--workspace", str(other / "ws.db"), "catalog", "import", str(other / "catalog.yaml")
+        ).code
+        == 0
+    )
     applied = segpub("--workspace", str(other / "ws.db"), "apply", "segpub.plan")
     assert applied.code == 1
     assert applied.err == "segpub: error: plan was made for another workspace\n"
     assert "Segment 1" in {
-        p["name"] for p in json.loads(
+        p["name"]
+        for p in json.loads(
             segpub("--workspace", str(other / "ws.db"), "export", "--format", "json").out
         )["publications"]
     }
@@ -200,8 +205,7 @@ def test_targeting_belongs_to_plan_time_not_to_a_saved_plan(segpub: Segpub) -> N
     )
     applied = segpub("apply", "segpub.plan")
     assert applied.code == 0, applied.err
-    assert _published(segpub) == {"Segment 1": ["api"], "Segment 2": ["api"],
-                                  "Segment 3": ["api"]}
+    assert _published(segpub) == {"Segment 1": ["api"], "Segment 2": ["api"], "Segment 3": ["api"]}
 
 
 def test_any_byte_changed_is_an_edit(segpub: Segpub) -> None:

@@ -10,8 +10,9 @@ from tests.ci_support import config_text, workspace
 from tests.conftest import Segpub, write
 
 
-def _plan(changes: int, name_length: int = 12, errors: int = 0, warnings: int = 0,
-          drift: int = 0) -> Plan:
+def _plan(
+    changes: int, name_length: int = 12, errors: int = 0, warnings: int = 0, drift: int = 0
+) -> Plan:
     return Plan(
         lineage="lineage-1",
         serial=7,
@@ -20,24 +21,38 @@ def _plan(changes: int, name_length: int = 12, errors: int = 0, warnings: int = 
         published_before=changes,
         published_after=changes,
         changes=tuple(
-            Change(i, f"{'N' * (name_length - len(str(i)))}{i}", frozenset({Use.API}),
-                   frozenset({Use.API, Use.ACCOUNT_DETAILS}))
+            Change(
+                i,
+                f"{'N' * (name_length - len(str(i)))}{i}",
+                frozenset({Use.API}),
+                frozenset({Use.API, Use.ACCOUNT_DETAILS}),
+            )
             for i in range(1, changes + 1)
         ),
         violations=tuple(
             Violation("gtm_locked", f"problem {i}", i, f"S{i}", "pubs.yaml", 3 + i, 5)
             for i in range(errors)
-        ) + tuple(
-            Violation("gtm_ineligible", f"note {i}", i, f"S{i}", "pubs.yaml", 3 + i, 5,
-                      severity="warning")
+        )
+        + tuple(
+            Violation(
+                "gtm_ineligible", f"note {i}", i, f"S{i}", "pubs.yaml", 3 + i, 5, severity="warning"
+            )
             for i in range(warnings)
         ),
         config_path="pubs.yaml",
         config_sha256="a" * 64,
         drift=tuple(
-            {"serial": i, "at": "2026-12-04T10:00:00+00:00", "actor": "ana", "kind": "publish",
-             "command": "publish", "summary": "", "changes": [
-                 {"segment_id": i, "segment_name": f"S{i}", "add": ["api"], "remove": []}]}
+            {
+                "serial": i,
+                "at": "2026-12-04T10:00:00+00:00",
+                "actor": "ana",
+                "kind": "publish",
+                "command": "publish",
+                "summary": "",
+                "changes": [
+                    {"segment_id": i, "segment_name": f"S{i}", "add": ["api"], "remove": []}
+                ],
+            }
             for i in range(drift)
         ),
     )
@@ -48,8 +63,7 @@ def test_a_thousand_changes_stay_under_the_limit_with_the_summary_first() -> Non
     text = render_plan(plan)
     assert len(text) <= MAX_CHARS
     assert text.splitlines()[0] == (
-        "### Plan: 0 to publish, 1000 to update, 0 to unpublish. Published: 1000 -> 1000 of"
-        " 200000."
+        "### Plan: 0 to publish, 1000 to update, 0 to unpublish. Published: 1000 -> 1000 of 200000."
     )
     assert "<details><summary>Changes (1000)</summary>" in text
     assert "| action | segment | id | uses before | uses after |" in text
@@ -68,8 +82,12 @@ def test_a_plan_too_long_drops_rows_from_the_end_and_says_how_many() -> None:
     assert text.count("**gtm\\_locked**") == 5
     assert "#### Changed outside segpub since the last apply:" in text
     shown = len(re.findall(r"^\| update \|", text, flags=re.MULTILINE))
-    match = re.search(r"^_(\d+) rows left out to stay under 65,000 characters; run"
-                      r" `segpub plan CONFIG` for the whole plan\._$", text, flags=re.MULTILINE)
+    match = re.search(
+        r"^_(\d+) rows left out to stay under 65,000 characters; run"
+        r" `segpub plan CONFIG` for the whole plan\._$",
+        text,
+        flags=re.MULTILINE,
+    )
     assert match, text[-500:]
     warnings_shown = text.count("**gtm\\_ineligible**")
     assert int(match.group(1)) == (3000 - shown) + (200 - warnings_shown)
@@ -106,8 +124,10 @@ def test_markdown_through_the_cli(segpub: Segpub) -> None:
         ":white_check_mark: Valid: the plan breaks no rule.\n\n"
         "Config `publications.yaml` (sha256 `"
     )
-    assert "| unpublish | Segment 1 | 1 | api | — |\n| publish | Segment 3 | 3 | — | api |" \
+    assert (
+        "| unpublish | Segment 1 | 1 | api | — |\n| publish | Segment 3 | 3 | — | api |"
         in planned.out
+    )
     write(segpub.cwd / "same.yaml", config_text([(1, ["api"])]))
     same = segpub("plan", "same.yaml", "--format", "markdown")
     assert same.out.startswith("### No changes. Published: 2 of 200.\n")

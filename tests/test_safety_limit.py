@@ -19,8 +19,10 @@ MESSAGE = (
 
 def _thirteen_of_forty(segpub: Segpub, extra: str = "") -> None:
     workspace(segpub.cwd, published=40)
-    write(segpub.cwd / "publications.yaml",
-          config_text([(sid, []) for sid in range(1, 14)], extra=extra))
+    write(
+        segpub.cwd / "publications.yaml",
+        config_text([(sid, []) for sid in range(1, 14)], extra=extra),
+    )
 
 
 def _published_count(segpub: Segpub) -> int:
@@ -78,8 +80,10 @@ def test_the_limit_is_set_in_the_config(segpub: Segpub) -> None:
     _thirteen_of_forty(segpub, extra="safety: {max_unpublish_percent: 50}")
     applied = segpub("apply", "publications.yaml", "--auto-approve")
     assert applied.code == 0, applied.err
-    write(segpub.cwd / "strict.yaml",
-          config_text([(27, [])], extra="safety: {max_unpublish_percent: 2.5}"))
+    write(
+        segpub.cwd / "strict.yaml",
+        config_text([(27, [])], extra="safety: {max_unpublish_percent: 2.5}"),
+    )
     strict = segpub("apply", "strict.yaml", "--auto-approve")
     assert strict.code == 1
     assert strict.err == (
@@ -90,12 +94,16 @@ def test_the_limit_is_set_in_the_config(segpub: Segpub) -> None:
 
 def test_a_bad_limit_is_a_schema_error(segpub: Segpub) -> None:
     workspace(segpub.cwd, published=1)
-    write(segpub.cwd / "publications.yaml",
-          config_text([], extra="safety: {max_unpublish_percent: 130}"))
+    write(
+        segpub.cwd / "publications.yaml",
+        config_text([], extra="safety: {max_unpublish_percent: 130}"),
+    )
     validated = segpub("validate", "--offline", "publications.yaml")
     assert validated.code == 1
-    assert "publications.yaml:3:33: schema: $.safety.max_unpublish_percent: 130 is greater" \
+    assert (
+        "publications.yaml:3:33: schema: $.safety.max_unpublish_percent: 130 is greater"
         in validated.err
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,8 +115,10 @@ def test_limit_edges(published: int, unpublishes: int, warned: bool) -> None:
     state = f.state(segments, {i: ["api"] for i in range(1, published + 1)})
     from reconciler.model import Change, Use
 
-    changes = [Change(i, f"Segment {i}", frozenset({Use.API}), frozenset())
-               for i in range(1, unpublishes + 1)]
+    changes = [
+        Change(i, f"Segment {i}", frozenset({Use.API}), frozenset())
+        for i in range(1, unpublishes + 1)
+    ]
     found = rules.check_unpublish_limit(changes, state, 30.0, None)
     assert bool(found) is warned
     assert all(v.severity == "warning" and v.rule == "safety_limit" for v in found)

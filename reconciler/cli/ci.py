@@ -19,8 +19,9 @@ from reconciler.schema import SCHEMA_NAMES, schema_text
 USES = [u.value for u in Use]
 
 
-def _imperative(obj: Context, segment: str, uses: tuple[str, ...], publish: bool,
-                lock_timeout: float) -> int:
+def _imperative(
+    obj: Context, segment: str, uses: tuple[str, ...], publish: bool, lock_timeout: float
+) -> int:
     kind = "publish" if publish else "unpublish"
     command = " ".join([kind, shlex.quote(segment), *(f"--use {u}" for u in uses)])
     actor = pipeline.who(obj.actor)
@@ -48,8 +49,15 @@ def _imperative(obj: Context, segment: str, uses: tuple[str, ...], publish: bool
 
 @cli.command()
 @click.argument("segment")
-@click.option("--use", "uses", multiple=True, required=True, type=click.Choice(USES),
-              metavar="USE", help=f"A use to publish it for (repeatable): {', '.join(USES)}.")
+@click.option(
+    "--use",
+    "uses",
+    multiple=True,
+    required=True,
+    type=click.Choice(USES),
+    metavar="USE",
+    help=f"A use to publish it for (repeatable): {', '.join(USES)}.",
+)
 @lock_timeout_option
 @click.pass_obj
 def publish(obj: Context, segment: str, uses: tuple[str, ...], lock_timeout: float) -> int:
@@ -69,8 +77,14 @@ def publish(obj: Context, segment: str, uses: tuple[str, ...], lock_timeout: flo
 
 @cli.command()
 @click.argument("segment")
-@click.option("--use", "uses", multiple=True, type=click.Choice(USES), metavar="USE",
-              help="A use to remove (repeatable). Without --use, every use: fully unpublished.")
+@click.option(
+    "--use",
+    "uses",
+    multiple=True,
+    type=click.Choice(USES),
+    metavar="USE",
+    help="A use to remove (repeatable). Without --use, every use: fully unpublished.",
+)
 @lock_timeout_option
 @click.pass_obj
 def unpublish(obj: Context, segment: str, uses: tuple[str, ...], lock_timeout: float) -> int:
@@ -88,8 +102,9 @@ def unpublish(obj: Context, segment: str, uses: tuple[str, ...], lock_timeout: f
 
 @history.command("show")
 @click.argument("serial", type=int)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_obj
 def history_show(obj: Context, serial: int, fmt: str) -> int:
     """Show one change: the one that made workspace serial SERIAL (the `#N` of `segpub history`).

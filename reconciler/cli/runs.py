@@ -133,8 +133,10 @@ def validate_run(obj: Context, config: str, offline: bool, fmt: str) -> int:
         _report(list(error.violations), fmt, obj.color)
         return EXIT_FAILURE
     if offline:
-        click.echo(f"{config} is valid (offline: schema and file only; no workspace read).",
-                   err=fmt == "github")
+        click.echo(
+            f"{config} is valid (offline: schema and file only; no workspace read).",
+            err=fmt == "github",
+        )
         return EXIT_OK
     store = obj.open()
     try:
@@ -144,8 +146,10 @@ def validate_run(obj: Context, config: str, offline: bool, fmt: str) -> int:
     _report(list(made.violations), fmt, obj.color)
     if not made.valid:
         return EXIT_FAILURE
-    click.echo(f"{config} is valid: {len(made.changes)} change(s) against the workspace.",
-               err=fmt == "github")
+    click.echo(
+        f"{config} is valid: {len(made.changes)} change(s) against the workspace.",
+        err=fmt == "github",
+    )
     return EXIT_OK
 
 
