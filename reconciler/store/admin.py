@@ -266,6 +266,9 @@ def _copy(source: SqlStore, target: SqlStore, actor: str, lock_timeout: float) -
                         f" copied {got.rows} rows, checksum {got.checksum[:12]}); nothing was"
                         " copied"
                     )
+        analyze = getattr(target, "analyze", None)
+        if analyze is not None:
+            analyze(source_tables)
         state = target.read_state()
     return CopyResult(source.display, target.display, tuple(checks), state.lineage, state.serial)
 

@@ -439,6 +439,13 @@ class PostgresStore(SqlStore):
 
         self._guarded(load)
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Refresh the planner's statistics after a bulk load (a fresh table has none, and the
+        enrichment query's plan depends on them)."""
+        sql = self._psycopg.sql
+        for table in tables:
+            self._guarded(self._conn.execute, sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+
     def snapshot(self) -> AbstractContextManager[None]:
         """Read several statements from one consistent snapshot (e.g. for a copy)."""
         return self._snapshot()
