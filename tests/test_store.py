@@ -433,3 +433,26 @@ def test_an_older_schema_is_refused(tmp_path: Path) -> None:
         assert "segpub workspace init" in refused.err
         with pytest.raises(WorkspaceError):
             open_workspace(location)
+
+
+def test_libpq_variables_fill_in_what_the_url_leaves_out(tmp_path: Path) -> None:
+    pg.require_server()
+    from urllib.parse import urlsplit
+
+    server = urlsplit(pg.server_url())
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    env = {
+        "PGHOST": server.hostname or "127.0.0.1",
+        "PGPORT": str(server.port or 5432),
+        "PGUSER": server.username or "postgres",
+        "PGPASSWORD": "never-shown",
+    }
+    location = f"postgres://{server.path}?workspace={name}"
+    try:
+        init = run_process(["--workspace", location, "workspace", "init"], tmp_path, env)
+        assert init.code == 0, init.err
+        assert init.out.startswith(f"Workspace postgres://{server.path}?workspace={name} created")
+        status = run_process(["--workspace", location, "status"], tmp_path, env)
+        assert status.code == 0 and "never-shown" not in status.out + status.err
+    finally:
+        pg.drop_workspace(name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from reconciler.errors import LockedError, WorkspaceError
 from reconciler.redact import redact
@@ -75,7 +75,9 @@ def parse_location(location: str) -> PostgresLocation:
             " or underscores, e.g. ?workspace=marketing_ops"
         )
     rest = urlencode([(key, value) for key, value in query if key != "workspace"])
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
+    # Built by hand: urlunsplit drops the `//` of a URL with no host (postgresql:///db), which
+    # libpq needs to fill the host in from PGHOST.
+    conninfo = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{rest}" if rest else "")
     return PostgresLocation(conninfo=conninfo, name=name, display=display)
 
 
