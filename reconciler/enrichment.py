@@ -12,8 +12,9 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -397,6 +398,7 @@ def enrich(
     fmt: str,
     changed_only: bool,
     mark_pushed: bool,
+    lock: Callable[[], AbstractContextManager[None]] = nullcontext,
 ) -> tuple[EnrichResult, int]:
     """Write the target's values (to `out`, atomically, or to stdout); mark them pushed after."""
     started = time.monotonic()
@@ -443,7 +445,8 @@ def enrich(
             os.replace(temp_path, out)
             temp_path = None
         if pushed_log is not None:
-            _mark(store, name, pushed_log)
+            with lock():  # the writer lock, only for the write that marks
+                _mark(store, name, pushed_log)
             result.marked = True
     finally:
         if temp_path and os.path.exists(temp_path):

@@ -277,3 +277,22 @@ def test_import_in_a_real_process(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert result.err == ""
     assert result.out.startswith("Imported accounts.csv: 4 accounts (4 created, 0 updated) in ")
+
+
+def test_imports_and_marking_wait_for_the_writer_lock(accounts: Segpub, tmp_path: Path) -> None:
+    from reconciler.store import open_workspace
+
+    write(tmp_path / "m.csv", MEMBERS)
+    store = open_workspace(accounts.workspace)
+    try:
+        with store.writer_lock("someone", "apply", 0):
+            result = run_process(
+                ["members", "import", "m.csv"],
+                tmp_path,
+                env={"SEGPUB_WORKSPACE": accounts.workspace},
+            )
+    finally:
+        store.close()
+    assert result.code == 1
+    assert "workspace is locked by someone" in result.err
+    assert rows(accounts, "SELECT count(*) FROM members") == [(0,)]

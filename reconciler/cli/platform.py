@@ -9,14 +9,22 @@ import click
 
 from reconciler import enrichment, imports, views
 from reconciler.cli.app import Context, cli
+from reconciler.cli.runs import lock_timeout_option
 from reconciler.errors import EXIT_OK
+from reconciler.pipeline import who
 from reconciler.store import SqlStore
 
 
-def _import(obj: Context, run: Callable[[SqlStore], imports.ImportSummary]) -> int:
+def _import(
+    obj: Context,
+    command: str,
+    lock_timeout: float,
+    run: Callable[[SqlStore], imports.ImportSummary],
+) -> int:
     store = obj.open()
     try:
-        summary = run(store)
+        with store.writer_lock(who(obj.actor), command, lock_timeout):
+            summary = run(store)
     finally:
         store.close()
     click.echo(summary.line())
@@ -30,8 +38,9 @@ def accounts() -> None:
 
 @accounts.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@lock_timeout_option
 @click.pass_obj
-def accounts_import(obj: Context, file: str) -> int:
+def accounts_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
     """Upsert accounts by account_id from a CSV FILE with the header
     `account_id,name,domain,country`.
 
@@ -42,7 +51,9 @@ def accounts_import(obj: Context, file: str) -> int:
 
         segpub accounts import examples/accounts.csv
     """
-    return _import(obj, lambda store: imports.import_accounts(store, file))
+    return _import(
+        obj, "accounts import", lock_timeout, lambda store: imports.import_accounts(store, file)
+    )
 
 
 @cli.group()
@@ -57,8 +68,9 @@ def members() -> None:
     is_flag=True,
     help="Add the file's memberships instead of refreshing the segments it lists.",
 )
+@lock_timeout_option
 @click.pass_obj
-def members_import(obj: Context, file: str, append: bool) -> int:
+def members_import(obj: Context, file: str, append: bool, lock_timeout: float = 0) -> int:
     """Import memberships from a CSV FILE with the header `segment_id,account_id`.
 
     Every segment that appears in the file gets exactly the file's accounts (a refresh);
@@ -69,7 +81,12 @@ def members_import(obj: Context, file: str, append: bool) -> int:
 
         segpub members import examples/members.csv
     """
-    return _import(obj, lambda store: imports.import_members(store, file, append=append))
+    return _import(
+        obj,
+        "members import",
+        lock_timeout,
+        lambda store: imports.import_members(store, file, append=append),
+    )
 
 
 @cli.group()
@@ -79,8 +96,9 @@ def records() -> None:
 
 @records.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@lock_timeout_option
 @click.pass_obj
-def records_import(obj: Context, file: str) -> int:
+def records_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
     """Upsert CRM/MAP records from a CSV FILE with the header
     `system,record_type,record_id,account_id` and an optional `created_at` (ISO 8601).
 
@@ -91,7 +109,9 @@ def records_import(obj: Context, file: str) -> int:
 
         segpub records import examples/records.csv
     """
-    return _import(obj, lambda store: imports.import_records(store, file))
+    return _import(
+        obj, "records import", lock_timeout, lambda store: imports.import_records(store, file)
+    )
 
 
 @cli.command("segments")
@@ -225,9 +245,16 @@ def api_segments_cmd(obj: Context, account: str) -> int:
     is_flag=True,
     help="Mark the written values as pushed, once the output is completely written.",
 )
+@lock_timeout_option
 @click.pass_obj
 def enrich_cmd(
-    obj: Context, target: str, out: str | None, fmt: str, changed_only: bool, mark_pushed: bool
+    obj: Context,
+    target: str,
+    out: str | None,
+    fmt: str,
+    changed_only: bool,
+    mark_pushed: bool,
+    lock_timeout: float = 0,
 ) -> int:
     """Compute the segment-name field of every record in TARGET's scope: the names of the
     segments published for the target's use that contain the record's account, sorted by name
@@ -244,7 +271,15 @@ def enrich_cmd(
     enrichment.output_path_ok(out)
     store = obj.open()
     try:
-        result, max_length = enrichment.enrich(store, target, out, fmt, changed_only, mark_pushed)
+        result, max_length = enrichment.enrich(
+            store,
+            target,
+            out,
+            fmt,
+            changed_only,
+            mark_pushed,
+            lock=lambda: store.writer_lock(who(obj.actor), "enrich --mark-pushed", lock_timeout),
+        )
     finally:
         store.close()
     click.echo(result.summary(out, max_length), err=True)
