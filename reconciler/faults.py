@@ -6,7 +6,7 @@ can kill it with SIGKILL. Set `SEGPUB_TRACE_FILE=<path>` and every point reached
 that file, one name a line, so a test can learn the points of a command before killing at each.
 
 The points of one write transaction named `<step>` (apply, import, ...):
-`<step>:begin` once the write lock is held, `<step>:statement:<k>` after the k-th SQL statement,
+`<step>:begin` once the write lock is held, `<step>:statement:<k>` after the k-th SQL write,
 `<step>:before-commit`, and `<step>:committed` once it is durable.
 With neither variable set each point costs two dictionary look-ups and does nothing.
 """
@@ -49,10 +49,11 @@ def begin(step: str) -> None:
     checkpoint(f"{step}:begin")
 
 
-def statement() -> None:
-    """One more SQL statement ran; a point only inside a write transaction."""
+def statement(sql: str = "") -> None:
+    """One more SQL statement ran; a point only for a write inside a write transaction (reads
+    change nothing, so a kill after one is the same as a kill before the next write)."""
     global _statements
-    if _step is None:
+    if _step is None or sql.lstrip()[:6].upper() == "SELECT":
         return
     _statements += 1
     checkpoint(f"{_step}:statement:{_statements}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_in_process, write
-from tests.reliability import CATALOG, assert_consistent, kill_at, snapshot, trace_points, workspace
+from tests.reliability import assert_consistent, kill_at, snapshot, trace_points, workspace
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,21 @@ def _imported(folder: Path) -> None:
     workspace(folder)
 
 
+# Every kind of write an import makes (segment, dependent, publications, settings, history) in
+# few statements: each statement is one more process to kill.
+IMPORT_CATALOG = """\
+settings: {cap: 5, use_limits: {gtm: 2}}
+segments:
+  - {id: 1, name: Territory West, created_via: account_list_upload,
+     filters: [Uploaded Account List], used_by: [{kind: custom_6qa, name: West 6QA}],
+     published_uses: [gtm, api]}
+  - {id: 2, name: Intent Surge, created_via: filters}
+"""
+
+
 def _empty(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    write(folder / "catalog.yaml", CATALOG)
+    write(folder / "catalog.yaml", IMPORT_CATALOG)
     assert run_in_process(["status"], folder).code == 0
 
 

@@ -126,8 +126,8 @@ def test_injected_disk_full_at_a_write_is_a_clear_error(
     real = faults.statement
     seen = {"n": 0}
 
-    def full_disk_at_third_statement() -> None:
-        real()
+    def full_disk_at_third_statement(sql: str = "") -> None:
+        real(sql)
         if faults._step == "apply":
             seen["n"] += 1
             if seen["n"] == 3:

@@ -96,7 +96,7 @@ class SqlStore:
 
     def _execute(self, cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
         result = cursor.execute(self._sql(sql), params)
-        faults.statement()
+        faults.statement(sql)
         return result
 
     @contextmanager
