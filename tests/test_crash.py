@@ -91,6 +91,8 @@ def _ready_to_enrich(folder: Path) -> None:
 SCENARIOS = [
     Scenario("apply", _imported, ["apply", "publications.yaml", "--auto-approve"], "apply"),
     Scenario("catalog-import", _empty, ["catalog", "import", "catalog.yaml"], "import"),
+    Scenario("publish", _imported, ["publish", "Named Accounts", "--use", "api"], "apply"),
+    Scenario("unpublish", _imported, ["unpublish", "Intent Surge"], "apply"),
     Scenario("accounts-import", _csv_files, ["accounts", "import", "accounts.csv"], "write"),
     Scenario("members-import", _with_accounts, ["members", "import", "members.csv"], "write"),
     Scenario("records-import", _with_accounts, ["records", "import", "records.csv"], "write"),

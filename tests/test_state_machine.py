@@ -2,20 +2,27 @@
 
 After every step: the published count is at most the cap; no GTM segment that a saved report or
 6QA locks lost gtm; sales_intelligence_legacy was never added; an apply that succeeded plans to
-no changes right after; and `export` plans to no changes. Short in the normal suite; a long run
-with -m fuzz."""
+no changes right after; and `export` plans to no changes. Short in the normal suite; a long run,
+bounded by SEGPUB_FUZZ_SECONDS, with -m fuzz."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from reconciler.model import Use, WorkspaceState
 from reconciler.store import open_workspace
@@ -166,15 +173,21 @@ TestShortRandomSequences.settings = settings(
 )
 
 
-class LongWorkspace(Workspace):
-    pass
-
-
-TestLongRandomSequences = pytest.mark.fuzz(LongWorkspace.TestCase)
-TestLongRandomSequences.settings = settings(
-    max_examples=150,
-    stateful_step_count=25,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+@pytest.mark.fuzz
+def test_long_random_sequences_for_a_bounded_time() -> None:
+    """Round after round of fresh random sequences until SEGPUB_FUZZ_SECONDS (default 60)."""
+    deadline = time.monotonic() + float(os.environ.get("SEGPUB_FUZZ_SECONDS", "60"))
+    rounds = 0
+    while time.monotonic() < deadline:
+        run_state_machine_as_test(
+            Workspace,
+            settings=settings(
+                max_examples=10,
+                stateful_step_count=25,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+        rounds += 1
+    assert rounds >= 1
