@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,3 +151,67 @@ def test_fault_points_are_inert_unless_set(tmp_path: Path) -> None:
     made = {p.name for p in tmp_path.iterdir()} - {"catalog.yaml", "publications.yaml"}
     assert all(name.startswith("segpub.db") for name in made), made
     assert_consistent(db)
+
+
+# -- PostgreSQL workspaces ------------------------------------------------------------------------
+
+
+def _pg_contents(location: str) -> tuple[object, ...]:
+    """What a PostgreSQL workspace holds, as segpub reads it (history without its times)."""
+    from reconciler.store import open_workspace
+
+    store = open_workspace(location)
+    try:
+        state = store.read_state()
+        history = [(e.serial, e.kind, e.summary, e.changes) for e in store.history()]
+    finally:
+        store.close()
+    serials = [entry[0] for entry in history]
+    assert serials == list(range(1, state.serial + 1)), (state.serial, serials)
+    return (state.serial, state.settings, state.segments, state.publications, history)
+
+
+def test_kill_at_every_step_of_an_apply_on_postgresql(tmp_path: Path) -> None:
+    """The same promise on a PostgreSQL workspace: the server rolls back a killed client."""
+    from tests.pg import fresh_workspace
+
+    args = ["apply", "publications.yaml", "--auto-approve"]
+    folder = tmp_path / "files"
+    workspace(folder)  # catalog.yaml and publications.yaml (and a SQLite file, unused here)
+    with ExitStack() as stack:
+
+        def prepared() -> str:
+            location = stack.enter_context(fresh_workspace())
+            done = run_in_process(
+                ["--workspace", location, "catalog", "import", "catalog.yaml"], folder
+            )
+            assert done.code == 0, done.err
+            return location
+
+        reference = prepared()
+        old = _pg_contents(reference)
+        points = [
+            p
+            for p in trace_points(["--workspace", reference, *args], folder)
+            if p.startswith("apply:")
+        ]
+        new = _pg_contents(reference)
+        assert old != new and len(points) >= 5 and points[-1] == "apply:committed"
+        locations = [prepared() for _ in points]
+        kill_dirs = []
+        for index in range(len(points)):
+            kill_dirs.append(tmp_path / f"kill-{index}")
+            shutil.copytree(folder, kill_dirs[-1])
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(
+                pool.map(
+                    lambda job: kill_at(["--workspace", job[0], *args], job[1], job[2]),
+                    zip(locations, kill_dirs, points, strict=True),
+                )
+            )
+        for location, point in zip(locations, points, strict=True):
+            expected = new if point.endswith(":committed") else old
+            assert _pg_contents(location) == expected, f"killed at {point}"
+            again = run_in_process(["--workspace", location, *args], folder)
+            assert again.code == 0, again.out + again.err
+            assert _pg_contents(location) == new, f"re-running after a kill at {point}"
