@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import ExitStack
 from pathlib import Path
 
 from tests.conftest import run_in_process, write
-from tests.reliability import assert_consistent, segpub_process, workspace
+from tests.reliability import assert_consistent, segpub_process
 
 SEGMENTS = 8
 CATALOG = "segments:\n" + "".join(
@@ -34,14 +35,33 @@ def _config(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_eight_concurrent_applies_serialize_cleanly(tmp_path: Path) -> None:
-    db = workspace(tmp_path, catalog=CATALOG)
+def test_eight_concurrent_applies_serialize_cleanly(backend: str, tmp_path: Path) -> None:
+    """On each backend (the conftest parametrizes `backend`): a SQLite file, a PostgreSQL one."""
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            location = str(tmp_path / "segpub.db")
+        else:
+            from tests.pg import fresh_workspace
+
+            location = stack.enter_context(fresh_workspace())
+        _eight_concurrent_applies(location, tmp_path)
+
+
+def _eight_concurrent_applies(location: str, tmp_path: Path) -> None:
+    write(tmp_path / "catalog.yaml", CATALOG)
+    write(tmp_path / "publications.yaml", "version: 1\npublications: []\n")
+    imported = run_in_process(
+        ["--workspace", location, "catalog", "import", "catalog.yaml"], tmp_path
+    )
+    assert imported.code == 0, imported.err
     for n in range(1, SEGMENTS + 1):
         write(tmp_path / f"config{n}.yaml", _config(n))
     # Half wait for the lock, half give up at once: both outcomes must be clean.
     processes = {
         n: segpub_process(
             [
+                "--workspace",
+                location,
                 "apply",
                 f"config{n}.yaml",
                 "--auto-approve",
@@ -63,7 +83,7 @@ def test_eight_concurrent_applies_serialize_cleanly(tmp_path: Path) -> None:
             applied[serial] = n
         else:
             assert process.returncode == 1, out + err
-            assert LOCKED.fullmatch(err), err
+            assert LOCKED.fullmatch(err), out + err
             assert n % 2 == 0, "an apply willing to wait 60 s was refused"
             refused += 1
     assert len(applied) + refused == SEGMENTS
@@ -71,16 +91,24 @@ def test_eight_concurrent_applies_serialize_cleanly(tmp_path: Path) -> None:
     assert refused >= 1
     # Serial 1 was the catalog import; the applies follow without a gap.
     assert sorted(applied) == list(range(2, 2 + len(applied)))
-    assert_consistent(db)
-    history = json.loads(run_in_process(["history", "--format", "json"], tmp_path).out)
+    if not location.startswith("postgresql://"):
+        assert_consistent(Path(location))
+    history = json.loads(
+        run_in_process(["--workspace", location, "history", "--format", "json"], tmp_path).out
+    )
+    assert [e["serial"] for e in history] == list(range(1, 2 + len(applied)))
     applies = [e for e in history if e["kind"] == "apply"]
     assert [(e["serial"], e["source"]["path"]) for e in applies] == [
         (serial, f"config{applied[serial]}.yaml") for serial in sorted(applied)
     ]
     last = applied[max(applied)]
-    exported = json.loads(run_in_process(["export", "--format", "json"], tmp_path).out)
+    exported = json.loads(
+        run_in_process(["--workspace", location, "export", "--format", "json"], tmp_path).out
+    )
     assert {e["name"]: e["uses"] for e in exported["publications"]} == {
         f"Segment {sid}": uses for sid, uses in _desired(last).items()
     }
-    again = run_in_process(["plan", f"config{last}.yaml", "--detailed-exitcode"], tmp_path)
+    again = run_in_process(
+        ["--workspace", location, "plan", f"config{last}.yaml", "--detailed-exitcode"], tmp_path
+    )
     assert again.code == 0, again.out
