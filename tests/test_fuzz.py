@@ -277,3 +277,37 @@ def test_long_fuzz_for_a_bounded_time() -> None:
         properties[rounds % len(properties)]()  # each call is a fresh run with a new seed
         rounds += 1
     assert rounds >= 1
+
+
+@pytest.fixture(scope="module")
+def cli_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace with a small catalog, for the command-line fuzz."""
+    from tests.reliability import workspace
+
+    folder = tmp_path_factory.mktemp("cli-fuzz")
+    workspace(folder)
+    return folder
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.one_of(st.binary(max_size=300), _publications_like().map(lambda d: _encode(d, "yaml"))))
+def test_the_cli_answers_any_file_with_exit_0_or_1(cli_folder: Path, raw: bytes) -> None:
+    """Through the real command line: a verdict (0 or 1) and words, never an internal error."""
+    from tests.conftest import run_in_process
+
+    (cli_folder / "fuzz.yaml").write_bytes(raw)
+    for command in (
+        ["validate", "fuzz.yaml"],
+        ["plan", "fuzz.yaml"],
+        ["catalog", "import", "fuzz.yaml"],
+    ):
+        result = run_in_process(
+            ["--workspace", str(cli_folder / "segpub.db"), *command], cli_folder
+        )
+        assert result.code in (0, 1), result.out + result.err
+        assert "internal error" not in result.err and "Traceback" not in result.err
