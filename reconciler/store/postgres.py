@@ -174,6 +174,12 @@ class _GuardedCursor:
         sql, params = self._pending
         self._pending = None
         self._own_transaction = self._store._begin_read_transaction()
+        if self._own_transaction:
+            # What streams is a per-record query (enrichment) whose correlated subquery is best
+            # served by index nested loops; left free, the planner sorts or hashes the
+            # publications once per record (bench: 1M records 33 s -> 17 s). This transaction only.
+            for setting in ("enable_mergejoin", "enable_hashjoin"):
+                self._store._guarded(self._store._conn.execute, f"SET LOCAL {setting} = off")
         self._server = self._store._conn.cursor(name=f"segpub_{uuid.uuid4().hex}")
         self._store._guarded(self._server.execute, sql, params)
 
