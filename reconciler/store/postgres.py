@@ -236,6 +236,8 @@ class PostgresStore(SqlStore):
         self._lock_depth = 0
         self._implicit_lock = False
         self._in_write = False
+        self._current_user: str | None = None
+        self._role()
         self._guarded(
             self._conn.execute,
             self._psycopg.sql.SQL("SET search_path TO {}").format(
@@ -260,11 +262,14 @@ class PostgresStore(SqlStore):
             raise WorkspaceError(f"workspace {self.display}: {_first_line(error)}") from None
 
     def _role(self) -> str:
-        try:
-            row = self._conn.execute("SELECT current_user").fetchone()
-        except self._psycopg.Error:
-            return "unknown"
-        return str(row[0])
+        # Read once, at connect: inside a failed transaction no query can be asked.
+        if self._current_user is None:
+            try:
+                row = self._conn.execute("SELECT current_user").fetchone()
+            except self._psycopg.Error:
+                return "unknown"
+            self._current_user = str(row[0])
+        return self._current_user
 
     def _read_only_message(self) -> str:
         return (
