@@ -182,13 +182,16 @@ class SqlStore:
             cursor, "SELECT segment_id, kind, name FROM dependents ORDER BY segment_id, position"
         ).fetchall():
             dependents.setdefault(int(segment_id), []).append(Dependent(DependentKind(kind), name))
+        # Segments mostly share a few filter lists: parse each distinct one once.
+        parsed: dict[str, tuple[str, ...]] = {}
         segments = {
             int(sid): Segment(
                 id=int(sid),
                 name=name,
                 folder=folder,
                 created_via=CreatedVia(created_via),
-                filters=tuple(json.loads(filters)),
+                filters=parsed.get(filters)
+                or parsed.setdefault(filters, tuple(json.loads(filters))),
                 used_by=tuple(dependents.get(int(sid), ())),
             )
             for sid, name, folder, created_via, filters in self._execute(
