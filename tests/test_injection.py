@@ -135,9 +135,10 @@ def test_hostile_account_names_survive_csv_import_and_views(hostile_workspace: P
         assert shown["account"]["name"] == name.strip()
         # A1 is in every segment; each other account in its own and in none else.
         expected = HOSTILE if i == 1 else [name]
-        assert [s["name"] for s in shown["segments"]] == sorted(expected, key=HOSTILE.index) or {
-            s["name"] for s in shown["segments"]
-        } == set(expected)
+        # The Segments tab sorts by name (case-folded) then id; names and folders are as given.
+        assert [(s["name"], s["folder"]) for s in shown["segments"]] == [
+            (n, n) for n in sorted(expected, key=lambda n: (n.casefold(), HOSTILE.index(n)))
+        ]
         assert json.loads(_cli(folder, "api", "segments", f"A{i}").out)["names"] == expected
 
 
@@ -198,6 +199,10 @@ REVIEWED = {
         "reconciler/store/base.py",
         'sql + " ORDER BY serial"',
     ): "sql is the constant history query, with its WHERE serial = ? parameter",
+    (
+        "reconciler/store/postgres.py",
+        'f"SET LOCAL {setting} = off"',
+    ): "setting comes from a constant tuple of planner setting names",
     ("reconciler/views.py", 'columns + " WHERE id = ?"'): "columns is a constant SELECT list",
     (
         "reconciler/views.py",
@@ -289,3 +294,50 @@ def test_the_scan_finds_string_built_sql(tmp_path: Path) -> None:
     )
     found = sorted((line, how) for line, how, _ in _string_built_sql(bad))
     assert [how for _, how in found] == ["f-string", "%", "+", ".format"]
+
+
+def test_text_output_cannot_be_forged_by_a_name(tmp_path: Path) -> None:
+    """A name with a newline cannot add a fake line to a plan under review; escape sequences and
+    direction overrides are shown, not obeyed. The JSON plan keeps the name exactly."""
+    forged = "Evil\n  + Fake Segment (99)\n      + gtm"
+    escape = "Clear\x1b[2J\x1b[31mRED\u202eevil"
+    segments = [
+        {"id": 1, "name": forged, "created_via": "filters"},
+        {"id": 2, "name": escape, "created_via": "filters"},
+    ]
+    (tmp_path / "catalog.json").write_text(json.dumps({"segments": segments}), "utf-8")
+    assert _cli(tmp_path, "catalog", "import", "catalog.json").code == 0
+    config = {
+        "version": 1,
+        "publications": [{"id": 1, "uses": ["api"]}, {"id": 2, "uses": ["gtm"]}],
+    }
+    (tmp_path / "config.json").write_text(json.dumps(config), "utf-8")
+    planned = _cli(tmp_path, "--no-color", "plan", "config.json")
+    assert planned.out == (
+        "  + Clear\\x1b[2J\\x1b[31mRED\\u202eevil (2)\n"
+        "      + gtm\n"
+        "  + Evil\\n  + Fake Segment (99)\\n      + gtm (1)\n"
+        "      + api\n"
+        "\n"
+        "1 violation:\n"
+        "  config.json:1:61: gtm_ineligible: Clear\\x1b[2J\\x1b[31mRED\\u202eevil (2) cannot be"
+        " published for gtm: it was created via filters (a dynamic segment). GTM segments must be"
+        " created by account list upload, CRM report sync or CRM list sync, with no filters other"
+        " than 'Account Profile Fit', 'Accounts in Salesforce Report', 'Salesforce Account List',"
+        " 'Uploaded Account List'; remove gtm from this entry\n"
+        "\n"
+        "Plan: 2 to publish, 0 to update, 0 to unpublish. Published: 0 -> 2 of 200.\n"
+    )
+    as_json = json.loads(_cli(tmp_path, "plan", "config.json", "--format", "json").out)
+    assert {c["segment_name"] for c in as_json["changes"]} == {forged, escape}
+
+
+def test_printable_escapes_only_what_can_forge_or_hide_output() -> None:
+    from reconciler.render.printable import printable
+
+    assert printable("Plain name, émoji 😀, RLM \u200f and quotes '\"") == (
+        "Plain name, émoji 😀, RLM \u200f and quotes '\""
+    )
+    assert printable("a\nb\rc\td\x00e\x1bf\x7fg\x85h\u202ei\u2066j") == (
+        "a\\nb\\rc\\td\\x00e\\x1bf\\x7fg\\x85h\\u202ei\\u2066j"
+    )

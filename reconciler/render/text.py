@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import click
 
-from reconciler.enrichment import render_target_changes
 from reconciler.drift import drift_lines
+from reconciler.enrichment import render_target_changes
 from reconciler.model import ACTION_SYMBOLS, Action, Plan, Violation, sorted_uses
+from reconciler.render.printable import printable
 
 COLORS = {Action.PUBLISH: "green", Action.UPDATE: "yellow", Action.UNPUBLISH: "red"}
 
@@ -19,7 +20,10 @@ def render_plan(plan: Plan, color: bool = False) -> str:
     for change in plan.changes:
         symbol = ACTION_SYMBOLS[change.action]
         lines.append(
-            paint(f"  {symbol} {change.segment_name} ({change.segment_id})", COLORS[change.action])
+            paint(
+                f"  {symbol} {printable(change.segment_name)} ({change.segment_id})",
+                COLORS[change.action],
+            )
         )
         for use in sorted_uses(change.remove):
             lines.append(paint(f"      - {use}", "red"))
@@ -52,12 +56,12 @@ def render_violations(violations: tuple[Violation, ...] | list[Violation], color
     if errors:
         word = "violation" if len(errors) == 1 else "violations"
         lines.append(paint(f"{len(errors)} {word}:", "red", bold=True))
-        lines.extend(f"  {v.describe()}" for v in errors)
+        lines.extend(f"  {printable(v.describe())}" for v in errors)
         lines.append("")
     if warnings:
         word = "warning" if len(warnings) == 1 else "warnings"
         lines.append(paint(f"{len(warnings)} {word}:", "yellow", bold=True))
-        lines.extend(f"  {v.describe()}" for v in warnings)
+        lines.extend(f"  {printable(v.describe())}" for v in warnings)
         lines.append("")
     return lines
 
