@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.errors import SegpubError
 from reconciler.model import DEPENDENT_LABELS, Use, WorkspaceState, sorted_uses
+from reconciler.render.printable import printable
 from reconciler.store.base import SqlStore
 
 GRID_USES: tuple[Use, ...] = tuple(Use)
@@ -189,7 +190,8 @@ def render_account(view: dict[str, Any], fmt: str) -> str:
         return json.dumps(view, indent=2, ensure_ascii=False) + "\n"
     account = view["account"]
     where = ", ".join(str(v) for v in (account["domain"], account["country"]) if v)
-    lines = [f"{account['name']} ({account['id']})" + (f", {where}" if where else ""), ""]
+    title = printable(f"{account['name']} ({account['id']})" + (f", {where}" if where else ""))
+    lines = [title, ""]
     segments = view["segments"]
     if not segments:
         lines.append("Account appears in no segments published for account_details.")
@@ -228,6 +230,7 @@ def _table(
     header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] | None = None
 ) -> str:
     right = right or set()
+    rows = [[printable(cell) for cell in row] for row in rows]  # names are data: show, never obey
     widths = [_width(h) for h in header]
     for row in rows:
         for i, cell in enumerate(row):

@@ -330,6 +330,29 @@ def test_text_output_cannot_be_forged_by_a_name(tmp_path: Path) -> None:
     )
     as_json = json.loads(_cli(tmp_path, "plan", "config.json", "--format", "json").out)
     assert {c["segment_name"] for c in as_json["changes"]} == {forged, escape}
+    # Every other text a person reads: the names stay on their one line, escapes shown.
+    (tmp_path / "ok.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "publications": [
+                    {"id": 1, "uses": ["api", "account_details"]},
+                    {"id": 2, "uses": ["api"]},
+                ],
+            }
+        ),
+        "utf-8",
+    )
+    assert _cli(tmp_path, "apply", "ok.json", "--auto-approve").code == 0
+    published = _cli(tmp_path, "unpublish", "1", "--use", "api")
+    assert published.code == 0, published.err
+    for args in (["status"], ["history"], ["history", "show", "3"], ["published"], ["segments"]):
+        shown = _cli(tmp_path, "--no-color", *args)
+        assert shown.code == 0, shown.err
+        assert "\x1b" not in shown.out and "\u202e" not in shown.out, args
+        for line in [published.out, *shown.out.splitlines()]:
+            if "Fake Segment" in line:
+                assert "Evil\\n  + Fake Segment (99)\\n      + gtm" in line, (args, line)
 
 
 def test_printable_escapes_only_what_can_forge_or_hide_output() -> None:

@@ -14,6 +14,7 @@ from reconciler.cli.runs import lock_timeout_option
 from reconciler.errors import EXIT_OK, SegpubError
 from reconciler.model import Use
 from reconciler.render import report
+from reconciler.render.printable import printable
 from reconciler.schema import SCHEMA_NAMES, schema_text
 
 USES = [u.value for u in Use]
@@ -40,7 +41,8 @@ def _imperative(
     parts = [f"-{u}" for u in sorted(x.value for x in change.remove)]
     parts += [f"+{u}" for u in sorted(x.value for x in change.add)]
     click.echo(
-        f"{kind.capitalize()}ed {change.segment_name} ({change.segment_id}): {' '.join(parts)}."
+        f"{kind.capitalize()}ed {printable(change.segment_name)} ({change.segment_id}):"
+        f" {' '.join(parts)}."
         f" Workspace serial is now {outcome.entry.serial}. Recorded as made outside a config:"
         " the next plan shows it, and reverts it unless the config is changed to match."
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reconciler.model import HistoryEntry, Use, WorkspaceState
+from reconciler.render.printable import printable
 
 
 def status(state: WorkspaceState, last: HistoryEntry | None, location: str) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def render_history(entries: Sequence[HistoryEntry]) -> str:
             lines.append(f"    source: {entry.source_path}{sha}{commit}")
         elif entry.kind in ("publish", "unpublish"):
             lines.append(f"    source: made outside a config (segpub {entry.command})")
-        lines.append(f"    {entry.summary}")
+        lines.append(f"    {printable(entry.summary)}")
         for change in entry.changes:
             lines.append(f"      {_describe_change(change)}")
     return "\n".join(lines) + "\n"
@@ -71,7 +72,7 @@ def render_history(entries: Sequence[HistoryEntry]) -> str:
 
 def _describe_change(change: dict[str, Any]) -> str:
     action = change.get("action", "?")
-    who = f"{change.get('segment_name', '')} ({change.get('segment_id', '')})"
+    who = printable(f"{change.get('segment_name', '')} ({change.get('segment_id', '')})")
     if action in ("publish", "update", "unpublish"):
         parts = [f"-{u}" for u in change.get("remove", [])] + [f"+{u}" for u in change.get("add", [])]
         return f"{action} {who}: {' '.join(parts)}"
