@@ -311,3 +311,53 @@ def test_the_cli_answers_any_file_with_exit_0_or_1(cli_folder: Path, raw: bytes)
         )
         assert result.code in (0, 1), result.out + result.err
         assert "internal error" not in result.err and "Traceback" not in result.err
+
+
+CSV_IMPORTS = ["accounts", "members", "records"]
+CSV_HEADERS = {
+    "accounts": "account_id,name,domain,country\n",
+    "members": "segment_id,account_id\n",
+    "records": "system,record_type,record_id,account_id,created_at\n",
+}
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    kind=st.sampled_from(CSV_IMPORTS),
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.text(alphabet=st.sampled_from(list('A1,;"\r\n\t x\u00e9\x00')), max_size=200).map(
+            lambda t: t.encode("utf-8")
+        ),
+    ),
+    with_header=st.booleans(),
+)
+def test_csv_imports_give_only_segpub_errors(
+    cli_folder: Path, kind: str, body: bytes, with_header: bool
+) -> None:
+    """Any bytes, with or without the right header, into every CSV import: it imports, or it is
+    refused with a SegpubError; and a refused file changes nothing."""
+    from reconciler import imports
+    from tests.reliability import snapshot
+
+    path = cli_folder / f"{kind}.csv"
+    path.write_bytes((CSV_HEADERS[kind].encode() if with_header else b"") + body)
+    db = cli_folder / "segpub.db"
+    before = snapshot(db)
+    store = open_workspace(str(db))
+    try:
+        run = {
+            "accounts": imports.import_accounts,
+            "members": imports.import_members,
+            "records": imports.import_records,
+        }[kind]
+        run(store, str(path))
+    except SegpubError:
+        assert snapshot(db) == before
+    finally:
+        store.close()
