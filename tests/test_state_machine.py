@@ -120,6 +120,23 @@ class Workspace(RuleBasedStateMachine):
         assert self.run("catalog", "import", "catalog.yaml").code == 0
         self._after_step()
 
+    @rule(members=st.sets(st.tuples(st.sampled_from(SEGMENT_IDS), st.sampled_from(["A1", "A2"]))))
+    def import_csv(self, members: set[tuple[int, str]]) -> None:
+        """The platform's accounts and memberships: they must not move any publication."""
+        write(
+            self.folder / "accounts.csv",
+            "account_id,name,domain,country\nA1,One,one.example,US\nA2,Two,two.example,DE\n",
+        )
+        write(
+            self.folder / "members.csv",
+            "segment_id,account_id\n"
+            + "".join(f"{sid},{account}\n" for sid, account in sorted(members)),
+        )
+        assert self.run("accounts", "import", "accounts.csv").code == 0
+        assert self.run("members", "import", "members.csv").code == 0
+        assert self.state().publications == self.before.publications
+        self._after_step()
+
     @rule(wanted=WANTED)
     def apply_partial(self, wanted: dict[int, frozenset[str]]) -> None:
         self._apply(wanted, "partial")
