@@ -44,8 +44,13 @@ def test_marketing_may_not_publish(example) -> None:  # type: ignore[no-untyped-
     assert refused.code == 1
     assert "segpub: error: tester (role marketing) may not publish segments;" in refused.err
     assert json.loads(example("status", "--format", "json").out)["serial"] == 1
-    imported = example("catalog", "import", "catalog.yaml")  # unchanged catalog: no write
-    assert imported.code == 0
+    imported = example("catalog", "import", "catalog.yaml")  # refused even though unchanged
+    assert imported.code == 1
+    assert "segpub: error: tester (role marketing) may not publish segments;" in imported.err
+    no_op = example("export")
+    (example.cwd / "current.yaml").write_text(no_op.out)
+    refused = example("apply", "current.yaml", "--auto-approve")  # even one with no changes
+    assert refused.code == 1 and "may not publish segments" in refused.err
     changed = example("--actor", "carol", "publish", "1006", "--use", "api")
     assert changed.code == 1
     assert "carol (role none) may not publish segments; carol is not a user" in changed.err

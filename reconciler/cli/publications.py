@@ -23,6 +23,7 @@ from reconciler.render import markdown as markdown_render
 from reconciler.render import report
 from reconciler.render import text as text_render
 from reconciler.render.text import render_violations
+from reconciler.store.users import require_publisher
 from reconciler.targeting import resolve_targeting
 
 PLAN_RENDERERS = {"text": text_render.render_plan, "json": json_render.render_plan}
@@ -187,6 +188,7 @@ def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...
     held = ExitStack()
     try:
         held.enter_context(store.writer_lock(pipeline.who(obj.actor), "apply", lock_timeout))
+        require_publisher(store, pipeline.who(obj.actor))  # roles: before any plan is shown
         state = store.read_state()
         made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
         click.echo(text_render.render_plan(made, obj.color), nl=False)

@@ -332,6 +332,7 @@ class SqlStore:
         """Upsert the catalog's segments (replacing their dependents, and their publications where
         the catalog gives them) in one transaction; the serial moves only if something changed."""
         with self.write("import") as cursor:
+            check_may_write(self, cursor, provenance)  # roles: even an import that changes nothing
             state = self.read_state()
             created = updated = unchanged = publications_changed = 0
             changes: list[dict[str, Any]] = []

@@ -53,16 +53,25 @@ def check_may_write(store: SqlStore, cursor: Cursor, provenance: Provenance) -> 
     """Refuse a guarded write by an actor whose role may only look. A workspace without users
     is a single-user one: everyone may. Runs inside the write's transaction, before it commits,
     so a refused write leaves nothing behind."""
-    if provenance.kind not in GUARDED_KINDS:
+    check_actor(store, cursor, provenance.actor, provenance.kind)
+
+
+def require_publisher(store: SqlStore, actor: str, kind: str = "apply") -> None:
+    """Refuse up front, before anything is planned or written, an actor who may only look."""
+    check_actor(store, store._cursor(), actor, kind)
+
+
+def check_actor(store: SqlStore, cursor: Cursor, actor: str, kind: str) -> None:
+    if kind not in GUARDED_KINDS:
         return
     if store._execute(cursor, "SELECT 1 FROM users LIMIT 1").fetchone() is None:
         return
-    role = role_of(store, cursor, provenance.actor)
+    role = role_of(store, cursor, actor)
     if role in PUBLISHER_ROLES:
         return
-    who = "" if role is not None else f"{provenance.actor} is not a user of this workspace; "
+    who = "" if role is not None else f"{actor} is not a user of this workspace; "
     raise RefusedError(
-        f"{provenance.actor} (role {role or 'none'}) may not publish segments; {who}only"
-        " primary_admin, admin and operations users may apply, publish, unpublish or import"
-        " (see `segpub users list`)"
+        f"{actor} (role {role or 'none'}) may not publish segments; {who}only primary_admin,"
+        " admin and operations users may apply, publish, unpublish or import (see `segpub"
+        " users list`)"
     )
