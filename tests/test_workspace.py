@@ -47,6 +47,10 @@ def test_marketing_may_not_publish(example) -> None:  # type: ignore[no-untyped-
     imported = example("catalog", "import", "catalog.yaml")  # refused even though unchanged
     assert imported.code == 1
     assert "segpub: error: tester (role marketing) may not publish segments;" in imported.err
+    for kind in ("accounts", "members", "records"):
+        csv_import = example(kind, "import", f"{kind}.csv")
+        assert csv_import.code == 1, kind
+        assert "tester (role marketing) may not publish segments" in csv_import.err
     no_op = example("export")
     (example.cwd / "current.yaml").write_text(no_op.out)
     refused = example("apply", "current.yaml", "--auto-approve")  # even one with no changes

@@ -13,6 +13,7 @@ from reconciler.cli.runs import lock_timeout_option
 from reconciler.errors import EXIT_OK
 from reconciler.pipeline import who
 from reconciler.store import SqlStore
+from reconciler.store.users import require_publisher
 
 
 def _import(
@@ -24,6 +25,7 @@ def _import(
     store = obj.open()
     try:
         with store.writer_lock(who(obj.actor), command, lock_timeout):
+            require_publisher(store, who(obj.actor), "import")  # roles (issue 5)
             summary = run(store)
     finally:
         store.close()
