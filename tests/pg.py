@@ -36,10 +36,12 @@ def require_server() -> None:
     """Fail (never skip) a PostgreSQL test when the server does not answer."""
     problem = _server_problem()
     if problem is not None:
+        from reconciler.redact import redact
+
         pytest.fail(
-            f"PostgreSQL at {server_url()} does not answer ({problem}). The [postgres] tests"
-            " need a PostgreSQL server: start it, or point SEGPUB_TEST_POSTGRES_URL at one"
-            " (e.g. postgresql://postgres@127.0.0.1:5432/test).",
+            f"PostgreSQL at {redact(server_url())} does not answer ({redact(problem)})."
+            " The [postgres] tests need a PostgreSQL server: start it, or point"
+            " SEGPUB_TEST_POSTGRES_URL at one (e.g. postgresql://postgres@127.0.0.1:5432/test).",
             pytrace=False,
         )
 
