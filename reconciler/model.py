@@ -371,8 +371,6 @@ class Plan:
     config_sha256: str | None = None
     # Changes made outside segpub (publish/unpublish) since the last apply, as history dicts.
     drift: tuple[dict[str, Any], ...] = ()
-    # Changes made outside segpub (publish/unpublish) since the last apply, as history dicts.
-    drift: tuple[dict[str, Any], ...] = ()
     target_changes: tuple[TargetChange, ...] = ()
 
     @property
