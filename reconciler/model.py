@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import field as _field  # EnrichmentTarget has a data field named `field`
 from enum import StrEnum
 from typing import Any
 
@@ -196,9 +197,9 @@ class EnrichmentTarget:
     delimiter: str = ";"
     max_length: int = 255
     scope: str | dict[str, Any] = "all"  # all | {created_within_days: N} | {segment: NAME_OR_ID}
-    location: Location | None = field(default=None, compare=False)
-    pair_location: Location | None = field(default=None, compare=False)
-    scope_location: Location | None = field(default=None, compare=False)
+    location: Location | None = _field(default=None, compare=False)
+    pair_location: Location | None = _field(default=None, compare=False)
+    scope_location: Location | None = _field(default=None, compare=False)
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -227,8 +228,12 @@ class TargetChange:
     location: Location | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "name": self.name, "before": self.before,
-                "after": self.after}
+        return {
+            "action": self.action,
+            "name": self.name,
+            "before": self.before,
+            "after": self.after,
+        }
 
 
 @dataclass(frozen=True)

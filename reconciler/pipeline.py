@@ -19,9 +19,7 @@ from reconciler.store import ImportResult, Provenance, SqlStore
 from reconciler.targeting import Targeting
 
 
-def make_plan(
-    config: Config, state: WorkspaceState, targeting: Targeting | None = None
-) -> Plan:
+def make_plan(config: Config, state: WorkspaceState, targeting: Targeting | None = None) -> Plan:
     """Everything an apply of `config` would change, and every rule the result would break.
 
     With `targeting`, only the targeted segments' changes; the rules still count them all."""
@@ -75,12 +73,17 @@ def apply_plan(store: SqlStore, plan: Plan, provenance: Provenance) -> HistoryEn
         if names:
             summary += f" Enrichment targets {done}: {', '.join(names)}."
     return store.apply_changes(
-        plan.changes, provenance, summary, expected_serial=plan.serial,
+        plan.changes,
+        provenance,
+        summary,
+        expected_serial=plan.serial,
         target_changes=plan.target_changes,
     )
 
 
-def import_catalog(path: str, store: SqlStore, provenance: Provenance) -> tuple[ImportResult, list[Violation]]:
+def import_catalog(
+    path: str, store: SqlStore, provenance: Provenance
+) -> tuple[ImportResult, list[Violation]]:
     """Upsert a catalog; returns what changed and the warnings about the platform's state."""
     document = load_file(path)
     catalog = parse_catalog(document)
@@ -117,7 +120,9 @@ def export_config(state: WorkspaceState) -> dict[str, object]:
     return {"version": 1, "scope": "full", "publications": entries}
 
 
-def provenance(actor: str | None, kind: str, command: str, config: Config | None = None) -> Provenance:
+def provenance(
+    actor: str | None, kind: str, command: str, config: Config | None = None
+) -> Provenance:
     return Provenance(
         at=datetime.now(UTC).isoformat(timespec="seconds"),
         actor=who(actor),
@@ -130,7 +135,12 @@ def provenance(actor: str | None, kind: str, command: str, config: Config | None
 
 
 # CI systems name the person behind a run in their own variables.
-CI_ACTOR_VARIABLES = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "BUILDKITE_BUILD_CREATOR", "CIRCLE_USERNAME")
+CI_ACTOR_VARIABLES = (
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+    "CIRCLE_USERNAME",
+)
 
 
 def who(actor: str | None) -> str:

@@ -18,8 +18,9 @@ class Desired:
     locations: dict[int, Location]
 
 
-def desired_state(resolved: Resolved, scope: Scope, scope_location: Location,
-                  state: WorkspaceState) -> Desired:
+def desired_state(
+    resolved: Resolved, scope: Scope, scope_location: Location, state: WorkspaceState
+) -> Desired:
     uses = {sid: desired.uses for sid, (_, desired) in resolved.entries.items()}
     locations = {sid: desired.location for sid, (_, desired) in resolved.entries.items()}
     if scope is Scope.FULL:

@@ -1,4 +1,4 @@
-"""Resolve the segments a config names to the workspace's segments: unknown, ambiguous, duplicate."""
+"""Resolve the segments a config names to workspace segments: unknown, ambiguous, duplicate."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ def resolve(config: Config, state: WorkspaceState) -> Resolved:
     entries: dict[int, tuple[Segment, DesiredPublication]] = {}
     violations: list[Violation] = []
     for desired in config.publications:
-        segment, problem = _find(desired, state, by_name)
-        if problem is not None:
-            violations.append(problem)
+        found, problem = _find(desired, state, by_name)
+        if found is None:
+            if problem is not None:
+                violations.append(problem)
             continue
-        assert segment is not None
+        segment = found
         if segment.id in entries:
             first = entries[segment.id][1].location
             violations.append(

@@ -183,14 +183,15 @@ def check_legacy(changes: Sequence[Change], state: WorkspaceState) -> list[Viola
 
 
 def check_current_state(state: WorkspaceState, location: Location | None) -> list[Violation]:
-    """Warnings about what the platform already has that breaks a rule (never refused: it is fact)."""
+    """Warnings about the platform's own state that breaks a rule (never refused: it is fact)."""
     warnings = []
     if state.published_count > state.settings.cap:
         warnings.append(
             Violation.at(
                 "cap_exceeded",
                 f"the workspace has {state.published_count} segments published, over the cap of"
-                f" {state.settings.cap}; no new segment can be published until some are unpublished",
+                f" {state.settings.cap}; no new segment can be published until some are"
+                " unpublished",
                 location,
                 severity="warning",
             )

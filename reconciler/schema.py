@@ -1,4 +1,4 @@
-"""JSON Schema validation of loaded documents; every error carries file:line:column and the JSON path."""
+"""JSON Schema validation of loaded documents; each error carries file:line:column and JSON path."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def schema_text(name: str) -> str:
     """The shipped JSON Schema `name` (publications, catalog or plan), as text."""
     if name not in SCHEMA_NAMES:
         raise KeyError(name)
-    return resources.files("reconciler").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    return (
+        resources.files("reconciler").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    )
 
 
 @cache
@@ -75,7 +77,7 @@ def _violation(document: Document, error: ValidationError) -> Violation:
     location = document.location(path)
     message = _message(error)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        allowed = set(_properties(error))
         extra = [k for k in error.instance if k not in allowed]
         if extra:
             location = document.entry_location([*path, extra[0]])
@@ -83,16 +85,24 @@ def _violation(document: Document, error: ValidationError) -> Violation:
     return Violation.at("schema", f"{json_path(path)}: {message}", location)
 
 
+def _properties(error: ValidationError) -> dict[str, Any]:
+    """The `properties` of the schema the error was raised under (empty if it has none)."""
+    schema = error.schema
+    return dict(schema.get("properties", {})) if isinstance(schema, dict) else {}
+
+
 def _message(error: ValidationError) -> str:
     instance = error.instance
-    if error.validator == "oneOf" and isinstance(instance, dict) and "uses" in error.schema.get(
-        "properties", {}
+    if (
+        error.validator == "oneOf"
+        and isinstance(instance, dict)
+        and "uses" in _properties(error)
     ):
         if "name" in instance and "id" in instance:
             return "give exactly one of `name` or `id`, not both"
         return "give the segment's `name` or its `id`"
     if error.validator == "enum" and isinstance(instance, str):
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
         close = difflib.get_close_matches(instance, choices, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return f"'{instance}' is not one of: {', '.join(choices)}{hint}"

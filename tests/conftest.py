@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,13 @@ def run_in_process(args: list[str], cwd: Path, env: dict[str, str] | None = None
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def run_process(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-                input_text: str | None = None, timeout: float = 60) -> Result:
+def run_process(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    input_text: str | None = None,
+    timeout: float = 60,
+) -> Result:
     """Run `python -m reconciler` as a real process."""
     full_env = {**os.environ, **(env or {})}
     done = subprocess.run(

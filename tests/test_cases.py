@@ -60,6 +60,14 @@ def test_corpus_covers_every_rule_id() -> None:
         for line in (CASES / "invalid" / case / "expected.txt").read_text().splitlines():
             rules.add(line.split(": ")[1])
     assert rules >= {
-        "schema", "duplicate_key", "unknown_segment", "ambiguous_segment", "duplicate_segment",
-        "cap_exceeded", "gtm_ineligible", "gtm_locked", "legacy_use", "use_limit_exceeded",
+        "schema",
+        "duplicate_key",
+        "unknown_segment",
+        "ambiguous_segment",
+        "duplicate_segment",
+        "cap_exceeded",
+        "gtm_ineligible",
+        "gtm_locked",
+        "legacy_use",
+        "use_limit_exceeded",
     }

@@ -1,4 +1,4 @@
-"""Acceptance tests for the core commands, through the real CLI on real files and a real workspace."""
+"""Acceptance tests for the core commands: the real CLI on real files and a real workspace."""
 
 from __future__ import annotations
 
@@ -39,13 +39,25 @@ def test_plan_json_follows_the_shipped_schema(example) -> None:  # type: ignore[
     plan = json.loads(result.out)
     jsonschema.validate(plan, json.loads(schema_text("plan")))
     assert plan["summary"] == {
-        "publish": 1, "update": 3, "unpublish": 2,
-        "published_before": 29, "published_after": 28, "cap": 30,
+        "publish": 1,
+        "update": 3,
+        "unpublish": 2,
+        "published_before": 29,
+        "published_after": 28,
+        "cap": 30,
     }
     assert plan["valid"] is True
     assert plan["workspace"]["serial"] == 1
     first = plan["changes"][0]
-    assert set(first) == {"action", "segment_id", "segment_name", "before", "after", "add", "remove"}
+    assert set(first) == {
+        "action",
+        "segment_id",
+        "segment_name",
+        "before",
+        "after",
+        "add",
+        "remove",
+    }
 
 
 def test_detailed_exitcode(example, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -123,7 +135,11 @@ def test_history_records_actor_command_source_and_changes(example) -> None:  # t
     assert last["serial"] == 2
     assert {c["segment_id"] for c in last["changes"]} == {1062, 1061, 1060, 1001, 1023, 1006}
     text = example("history").out
-    assert "#2" in text and "alice" in text and "publish NA Mid-Market East (1006): +gtm +orchestration" in text
+    assert (
+        "#2" in text
+        and "alice" in text
+        and "publish NA Mid-Market East (1006): +gtm +orchestration" in text
+    )
 
 
 def test_actor_falls_back_to_segpub_actor(example) -> None:  # type: ignore[no-untyped-def]
@@ -148,11 +164,17 @@ def test_import_warns_about_platform_state_that_breaks_rules(segpub, tmp_path: P
     result = segpub("--no-color", "catalog", "import", "cat.yaml")
     assert result.code == 0
     assert "cap_exceeded: the workspace has 2 segments published, over the cap of 1" in result.err
-    assert "cat.yaml:3:5: gtm_ineligible: A (1) is published for gtm but is not eligible" in result.err
+    assert (
+        "cat.yaml:3:5: gtm_ineligible: A (1) is published for gtm but is not eligible" in result.err
+    )
 
 
 def test_catalog_errors_name_file_line_and_column(segpub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    write(tmp_path / "cat.yaml", "segments:\n  - {id: 1, name: A, created_via: magic}\n  - {id: 1, name: B, created_via: filters}\n")
+    write(
+        tmp_path / "cat.yaml",
+        "segments:\n  - {id: 1, name: A, created_via: magic}\n"
+        "  - {id: 1, name: B, created_via: filters}\n",
+    )
     result = segpub("--no-color", "catalog", "import", "cat.yaml")
     assert result.code == 1
     assert "cat.yaml:2:35: schema: $.segments[0].created_via: 'magic' is not one of" in result.err
@@ -174,7 +196,8 @@ def test_missing_config_is_a_clear_error(segpub) -> None:  # type: ignore[no-unt
 
 
 def test_internal_error_exits_3_with_one_line_and_a_log(
-    example, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    example,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     from reconciler import pipeline
 
@@ -259,7 +282,11 @@ def _apply_on_a_terminal(folder: Path, answer: str) -> tuple[int, str]:
     master, slave = os.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "reconciler", "apply", "publications.yaml"],
-        cwd=folder, stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=folder,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     os.close(slave)
     os.write(master, answer.encode() + b"\n")

@@ -11,13 +11,19 @@ def test_changes_carry_before_after_add_remove_sorted() -> None:
     ws = state([seg(1, "B"), seg(2, "A"), seg(3, "C")], {1: ["api", "gtm"], 3: ["api"]})
     plan = make_plan(config([(1, ["gtm", "orchestration"]), (2, ["api"]), (3, [])]), ws)
     assert [(c.action, c.segment_id) for c in plan.changes] == [
-        (Action.UNPUBLISH, 3), (Action.UPDATE, 1), (Action.PUBLISH, 2)
+        (Action.UNPUBLISH, 3),
+        (Action.UPDATE, 1),
+        (Action.PUBLISH, 2),
     ]
     update = plan.changes[1].to_dict()
     assert update == {
-        "action": "update", "segment_id": 1, "segment_name": "B",
-        "before": ["api", "gtm"], "after": ["gtm", "orchestration"],
-        "add": ["orchestration"], "remove": ["api"],
+        "action": "update",
+        "segment_id": 1,
+        "segment_name": "B",
+        "before": ["api", "gtm"],
+        "after": ["gtm", "orchestration"],
+        "add": ["orchestration"],
+        "remove": ["api"],
     }
 
 

@@ -17,8 +17,14 @@ from reconciler.config import parse_config
 from reconciler.loading import load_bytes
 from reconciler.store import open_workspace
 
-USES = ["data_workflows", "orchestration", "account_details", "gtm", "api",
-        "sales_intelligence_legacy"]
+USES = [
+    "data_workflows",
+    "orchestration",
+    "account_details",
+    "gtm",
+    "api",
+    "sales_intelligence_legacy",
+]
 METHODS = ["account_list_upload", "crm_report_sync", "crm_list_sync", "filters"]
 FILTERS = ["Uploaded Account List", "Account Profile Fit", "Web Visits", "Intent Keywords"]
 KINDS = ["custom_6qa", "workflow", "saved_6qa_report", "alert"]

@@ -91,7 +91,12 @@ def test_legacy_can_be_kept_or_removed_never_added() -> None:
 def test_all_violations_are_collected_together() -> None:
     ws = state([seg(1, via="filters"), seg(2, used_by=(("custom_6qa", "x"),))], {2: ["gtm"]})
     plan = make_plan(config([(1, ["gtm", "sales_intelligence_legacy"]), (2, []), ("Nope", [])]), ws)
-    assert sorted(rules_of(plan)) == ["gtm_ineligible", "gtm_locked", "legacy_use", "unknown_segment"]
+    assert sorted(rules_of(plan)) == [
+        "gtm_ineligible",
+        "gtm_locked",
+        "legacy_use",
+        "unknown_segment",
+    ]
 
 
 def test_a_workspace_already_over_the_cap_can_still_unpublish() -> None:
@@ -101,6 +106,8 @@ def test_a_workspace_already_over_the_cap_can_still_unpublish() -> None:
     plan = make_plan(config([(3, [])]), ws)
     assert plan.valid
     assert [(v.rule, v.severity) for v in plan.violations] == [("cap_exceeded", "warning")]
-    blocked = make_plan(config([(3, []), (4, ["api"])]), state([seg(1), seg(2), seg(3), seg(4)],
-                        {1: ["api"], 2: ["api"], 3: ["api"]}, cap=1))
+    blocked = make_plan(
+        config([(3, []), (4, ["api"])]),
+        state([seg(1), seg(2), seg(3), seg(4)], {1: ["api"], 2: ["api"], 3: ["api"]}, cap=1),
+    )
     assert [v.rule for v in blocked.errors] == ["cap_exceeded"]

@@ -81,7 +81,9 @@ def report_error(error: SegpubError) -> None:
         for line in render_violations(list(error.violations)):
             if line:
                 click.echo(line, err=True)
-        click.echo(f"segpub: {len(error.violations)} problem(s) found; nothing was changed.", err=True)
+        click.echo(
+            f"segpub: {len(error.violations)} problem(s) found; nothing was changed.", err=True
+        )
     else:
         click.echo(f"segpub: error: {redact(error.message)}", err=True)
 

@@ -78,10 +78,19 @@ def catalog_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--offline", is_flag=True,
-              help="Check the schema and the file alone, without a workspace (for pre-commit).")
-@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
-              show_default=True, help="github: each violation as a GitHub Actions annotation.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Check the schema and the file alone, without a workspace (for pre-commit).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: each violation as a GitHub Actions annotation.",
+)
 @click.pass_obj
 def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text") -> int:
     """Check CONFIG: its schema, the segments it names, and every rule against the workspace.
@@ -112,19 +121,40 @@ def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text"
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(sorted(PLAN_RENDERERS)), default="text",
-              show_default=True, help="Output format.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when the plan is valid and has changes (0: no changes, 1: invalid).")
-@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="PLANFILE",
-              help="Also save the plan to PLANFILE, for `segpub apply PLANFILE`.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(PLAN_RENDERERS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when the plan is valid and has changes (0: no changes, 1: invalid).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    metavar="PLANFILE",
+    help="Also save the plan to PLANFILE, for `segpub apply PLANFILE`.",
+)
 @click.option("--target", "targets", multiple=True, metavar="SEGMENT", help=TARGET_HELP)
 @click.option("--exclude", "excludes", multiple=True, metavar="SEGMENT", help=EXCLUDE_HELP)
 @click.option("--force", is_flag=True, help=FORCE_HELP + " Saved into --out.")
 @click.pass_obj
-def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool, out: str | None = None,
-         targets: tuple[str, ...] = (), excludes: tuple[str, ...] = (),
-         force: bool = False) -> int:
+def plan(
+    obj: Context,
+    config: str,
+    fmt: str,
+    detailed_exitcode: bool,
+    out: str | None = None,
+    targets: tuple[str, ...] = (),
+    excludes: tuple[str, ...] = (),
+    force: bool = False,
+) -> int:
     """Show what applying CONFIG would change, and every rule it breaks. Changes nothing.
 
     Exit 0 when the plan is valid, 1 when it has violations, and with --detailed-exitcode,
@@ -162,8 +192,15 @@ def plan(obj: Context, config: str, fmt: str, detailed_exitcode: bool, out: str 
 @click.option("--force", is_flag=True, help=FORCE_HELP)
 @runs.lock_timeout_option
 @click.pass_obj
-def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...] = (),
-          excludes: tuple[str, ...] = (), force: bool = False, lock_timeout: float = 0) -> int:
+def apply(
+    obj: Context,
+    config: str,
+    auto_approve: bool,
+    targets: tuple[str, ...] = (),
+    excludes: tuple[str, ...] = (),
+    force: bool = False,
+    lock_timeout: float = 0,
+) -> int:
     """Apply CONFIG: make the plan, show it, ask, then write it in one transaction.
 
     Uses are removed before any are added, so room under the cap is freed first. The change is
@@ -205,7 +242,9 @@ def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...
                     " review the plan and pass --auto-approve"
                 )
             answer = click.prompt(
-                "Apply these changes? Only 'yes' will be accepted", default="", err=True,
+                "Apply these changes? Only 'yes' will be accepted",
+                default="",
+                err=True,
                 show_default=False,
             )
             if answer != "yes":
@@ -223,8 +262,9 @@ def apply(obj: Context, config: str, auto_approve: bool, targets: tuple[str, ...
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
 @click.pass_obj
 def export(obj: Context, fmt: str) -> int:
     """Print today's publications as a `scope: full` config that plans to no changes.
@@ -251,8 +291,9 @@ def export(obj: Context, fmt: str) -> int:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_obj
 def status(obj: Context, fmt: str) -> int:
     """Show the published count against the cap, the count per use, the serial and the last change.
@@ -273,8 +314,9 @@ def status(obj: Context, fmt: str) -> int:
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_context
 def history(ctx: click.Context, fmt: str) -> int:
     """Show every change to the workspace: when, who, what kind (apply, publish, unpublish,

@@ -74,7 +74,9 @@ def _describe_change(change: dict[str, Any]) -> str:
     action = change.get("action", "?")
     who = printable(f"{change.get('segment_name', '')} ({change.get('segment_id', '')})")
     if action in ("publish", "update", "unpublish"):
-        parts = [f"-{u}" for u in change.get("remove", [])] + [f"+{u}" for u in change.get("add", [])]
+        parts = [f"-{u}" for u in change.get("remove", [])] + [
+            f"+{u}" for u in change.get("add", [])
+        ]
         return f"{action} {who}: {' '.join(parts)}"
     if action == "settings":
         return f"settings: cap {change.get('cap')}, use limits {change.get('use_limits')}"

@@ -1,4 +1,4 @@
-"""Plans as text for people: + publish, ~ update, - unpublish, then the violations and the summary."""
+"""Plans as text for people: + publish, ~ update, - unpublish, then violations and summary."""
 
 from __future__ import annotations
 
@@ -38,9 +38,7 @@ def render_plan(plan: Plan, color: bool = False) -> str:
         lines.append("")
     lines.extend(render_violations(plan.violations, color))
     if not plan.has_changes:
-        lines.append(
-            f"No changes. Published: {plan.published_before} of {plan.cap}."
-        )
+        lines.append(f"No changes. Published: {plan.published_before} of {plan.cap}.")
     else:
         if plan.target_changes:
             lines.append(paint(plan.target_summary_line(), "bright_white", bold=True))
@@ -48,7 +46,9 @@ def render_plan(plan: Plan, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_violations(violations: tuple[Violation, ...] | list[Violation], color: bool = False) -> list[str]:
+def render_violations(
+    violations: tuple[Violation, ...] | list[Violation], color: bool = False
+) -> list[str]:
     paint = _painter(color)
     lines: list[str] = []
     errors = [v for v in violations if v.severity == "error"]

@@ -22,7 +22,7 @@ def open_workspace(location: str | None) -> SqlStore:
 
         return open_postgres(location)  # refuses an uninitialised one: see `workspace init`
     if location.startswith("sqlite:///"):
-        path = Path(location[len("sqlite:///"):])
+        path = Path(location[len("sqlite:///") :])
     elif "://" in location:
         scheme = location.split("://", 1)[0]
         raise WorkspaceError(
@@ -34,7 +34,9 @@ def open_workspace(location: str | None) -> SqlStore:
     from reconciler.store.sqlite import SqliteStore
 
     if path.is_dir():
-        raise WorkspaceError(f"workspace {path} is a folder; give a file path such as {path}/segpub.db")
+        raise WorkspaceError(
+            f"workspace {path} is a folder; give a file path such as {path}/segpub.db"
+        )
     store = SqliteStore(path)
     try:
         if store.schema_version() < SCHEMA_VERSION:

@@ -127,13 +127,17 @@ class SqlStore:
 
     def _storage_error(self, error: BaseException) -> WorkspaceError:
         """The clear error for a storage failure; engines say more."""
-        return WorkspaceError(f"cannot write workspace {self.display}: {error}; nothing was changed")
+        return WorkspaceError(
+            f"cannot write workspace {self.display}: {error}; nothing was changed"
+        )
 
     def schema_version(self) -> int:
         cursor = self._cursor()
         if not self._has_meta(cursor):
             return 0
-        row = self._execute(cursor, "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = self._execute(
+            cursor, "SELECT value FROM meta WHERE key = 'schema_version'"
+        ).fetchone()
         return int(row[0]) if row else 0
 
     def _has_meta(self, cursor: Cursor) -> bool:
@@ -143,7 +147,9 @@ class SqlStore:
         """Bring the schema to the current version; a new workspace gets its lineage. Returns the
         number of migrations run."""
         with self.write("migrate") as cursor:
-            version = int(self._meta(cursor, "schema_version") or 0) if self._has_meta(cursor) else 0
+            version = (
+                int(self._meta(cursor, "schema_version") or 0) if self._has_meta(cursor) else 0
+            )
             if version > SCHEMA_VERSION:
                 raise WorkspaceError(
                     f"workspace {self.display} has schema version {version}, newer than this segpub"
@@ -174,7 +180,9 @@ class SqlStore:
         settings = Settings(
             cap=int(meta.get("cap", 200)),
             use_limits=tuple(
-                sorted((Use(u), int(n)) for u, n in json.loads(meta.get("use_limits", "{}")).items())
+                sorted(
+                    (Use(u), int(n)) for u, n in json.loads(meta.get("use_limits", "{}")).items()
+                )
             ),
         )
         dependents: dict[int, list[Dependent]] = {}
@@ -199,7 +207,9 @@ class SqlStore:
             ).fetchall()
         }
         uses: dict[int, set[Use]] = {}
-        for sid, use in self._execute(cursor, "SELECT segment_id, use_id FROM publications").fetchall():
+        for sid, use in self._execute(
+            cursor, "SELECT segment_id, use_id FROM publications"
+        ).fetchall():
             uses.setdefault(int(sid), set()).add(Use(use))
         return WorkspaceState(
             lineage=meta["lineage"],
@@ -244,8 +254,13 @@ class SqlStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def _bump(self, cursor: Cursor, provenance: Provenance, summary: str,
-              changes: Sequence[dict[str, Any]]) -> HistoryEntry:
+    def _bump(
+        self,
+        cursor: Cursor,
+        provenance: Provenance,
+        summary: str,
+        changes: Sequence[dict[str, Any]],
+    ) -> HistoryEntry:
         check_may_write(self, cursor, provenance)  # roles: before the write can commit
         serial = int(self._meta(cursor, "serial") or 0) + 1
         self._set_meta(cursor, "serial", str(serial))
@@ -342,46 +357,70 @@ class SqlStore:
                 if old is None:
                     created += 1
                     self._insert_segment(cursor, segment)
-                    changes.append({"action": "create_segment", "segment_id": segment.id,
-                                    "segment_name": segment.name})
+                    changes.append(
+                        {
+                            "action": "create_segment",
+                            "segment_id": segment.id,
+                            "segment_name": segment.name,
+                        }
+                    )
                 elif old != segment:
                     updated += 1
-                    self._execute(cursor, "DELETE FROM dependents WHERE segment_id = ?", (segment.id,))
+                    self._execute(
+                        cursor, "DELETE FROM dependents WHERE segment_id = ?", (segment.id,)
+                    )
                     self._execute(
                         cursor,
                         "UPDATE segments SET name = ?, folder = ?, created_via = ?, filters = ?"
                         " WHERE id = ?",
-                        (segment.name, segment.folder, segment.created_via.value,
-                         json.dumps(list(segment.filters), ensure_ascii=False), segment.id),
+                        (
+                            segment.name,
+                            segment.folder,
+                            segment.created_via.value,
+                            json.dumps(list(segment.filters), ensure_ascii=False),
+                            segment.id,
+                        ),
                     )
                     self._insert_dependents(cursor, segment)
-                    changes.append({"action": "update_segment", "segment_id": segment.id,
-                                    "segment_name": segment.name})
+                    changes.append(
+                        {
+                            "action": "update_segment",
+                            "segment_id": segment.id,
+                            "segment_name": segment.name,
+                        }
+                    )
                 else:
                     unchanged += 1
                 wanted = entry.published_uses
                 current = state.uses_of(segment.id)
                 if wanted is not None and wanted != current:
                     publications_changed += 1
-                    self._execute(cursor, "DELETE FROM publications WHERE segment_id = ?", (segment.id,))
+                    self._execute(
+                        cursor, "DELETE FROM publications WHERE segment_id = ?", (segment.id,)
+                    )
                     for use in sorted(wanted):
                         self._execute(
                             cursor,
                             "INSERT INTO publications (segment_id, use_id) VALUES (?, ?)",
                             (segment.id, use.value),
                         )
-                    changes.append(
-                        Change(segment.id, segment.name, current, wanted).to_dict()
-                    )
+                    changes.append(Change(segment.id, segment.name, current, wanted).to_dict())
             if catalog.settings is not None and catalog.settings != state.settings:
                 self._set_meta(cursor, "cap", str(catalog.settings.cap))
                 self._set_meta(
                     cursor,
                     "use_limits",
-                    json.dumps({u.value: n for u, n in catalog.settings.use_limits}, sort_keys=True),
+                    json.dumps(
+                        {u.value: n for u, n in catalog.settings.use_limits}, sort_keys=True
+                    ),
                 )
-                changes.append({"action": "settings", "cap": catalog.settings.cap,
-                                "use_limits": {u.value: n for u, n in catalog.settings.use_limits}})
+                changes.append(
+                    {
+                        "action": "settings",
+                        "cap": catalog.settings.cap,
+                        "use_limits": {u.value: n for u, n in catalog.settings.use_limits},
+                    }
+                )
             if not changes:
                 return ImportResult(0, 0, unchanged, 0, None)
             summary = (
