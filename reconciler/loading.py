@@ -658,6 +658,12 @@ def _build(
         builder.read_document(events)
         following = events.get_event()
     except MarkedYAMLError as exc:
+        if libyaml and "maximum nesting depth" in (exc.problem or ""):
+            # Some libyaml builds (PyYAML 6.0.4's wheels) scan a deep flow collection ahead and
+            # stop at their own limit of 1,000 before we see the 65th level: read it again with
+            # the pure-Python parser, which reaches our limit event by event, so the refusal is
+            # the same too_deep at the same place whichever libyaml is installed.
+            return _build(text, name, libyaml=False)
         mark = _within(text, exc.problem_mark or exc.context_mark)
         raise builder.fail("syntax", _syntax_message(exc, text), mark) from None
     except YAMLError as exc:
