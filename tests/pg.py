@@ -1,5 +1,6 @@
 """PostgreSQL for the tests: the server from SEGPUB_TEST_POSTGRES_URL, one fresh workspace (one
-schema) per test, dropped after. A server that does not answer fails the test, loudly."""
+schema) per test, dropped after. A server that does not answer fails the test loudly in CI (CI set),
+and elsewhere skips it with the same message, so a laptop with only Python can run the rest."""
 
 from __future__ import annotations
 
@@ -33,17 +34,19 @@ def _server_problem() -> str | None:
 
 
 def require_server() -> None:
-    """Fail (never skip) a PostgreSQL test when the server does not answer."""
+    """In CI, fail a PostgreSQL test whose server does not answer; elsewhere skip it, saying why."""
     problem = _server_problem()
     if problem is not None:
         from reconciler.redact import redact
 
-        pytest.fail(
+        message = (
             f"PostgreSQL at {redact(server_url())} does not answer ({redact(problem)})."
             " The [postgres] tests need a PostgreSQL server: start it, or point"
-            " SEGPUB_TEST_POSTGRES_URL at one (e.g. postgresql://postgres@127.0.0.1:5432/test).",
-            pytrace=False,
+            " SEGPUB_TEST_POSTGRES_URL at one (e.g. postgresql://postgres@127.0.0.1:5432/test)."
         )
+        if os.environ.get("CI", "").lower() in ("", "0", "false", "no"):
+            pytest.skip(message + " Skipped here; in CI (CI=true) this fails.")
+        pytest.fail(message, pytrace=False)
 
 
 def workspace_url(name: str, url: str | None = None) -> str:
