@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from dataclasses import field as _field  # EnrichmentTarget has a data field named `field`
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Use(StrEnum):
@@ -116,8 +116,10 @@ class Dependent:
         return f"{DEPENDENT_LABELS[self.kind]} '{self.name}'"
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
+    """A platform segment. A NamedTuple rather than a frozen dataclass: a plan reads every
+    segment of the workspace (20,000 and more), and a tuple is built several times faster."""
+
     id: int
     name: str
     created_via: CreatedVia

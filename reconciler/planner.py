@@ -45,7 +45,9 @@ def diff(desired: Desired, state: WorkspaceState) -> list[Change]:
     }
     # threshold_to_diff_deeper=0: always report per segment, even when no key is shared (by
     # default deepdiff would call two wholly different mappings one root-level change).
-    delta = DeepDiff(current_view, desired_view, ignore_order=True, threshold_to_diff_deeper=0)
+    # Both sides hold each segment's uses as a sorted list, so order already means nothing and
+    # deepdiff's ignore_order (which hashes every item) is not needed.
+    delta = DeepDiff(current_view, desired_view, threshold_to_diff_deeper=0)
     changes = []
     for key in delta.affected_root_keys:
         sid = int(key)

@@ -32,7 +32,8 @@ def schema_text(name: str) -> str:
 def _validator(name: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text(name))
     cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
+    # The shipped schemas are checked against their meta-schema by tests/test_schema.py, not at
+    # every start: that check costs more than validating a 200-entry config.
     validator: jsonschema.protocols.Validator = cls(schema)
     return validator
 
@@ -93,11 +94,7 @@ def _properties(error: ValidationError) -> dict[str, Any]:
 
 def _message(error: ValidationError) -> str:
     instance = error.instance
-    if (
-        error.validator == "oneOf"
-        and isinstance(instance, dict)
-        and "uses" in _properties(error)
-    ):
+    if error.validator == "oneOf" and isinstance(instance, dict) and "uses" in _properties(error):
         if "name" in instance and "id" in instance:
             return "give exactly one of `name` or `id`, not both"
         return "give the segment's `name` or its `id`"

@@ -171,7 +171,7 @@ def plan(
     try:
         state = store.read_state()
         made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
-        made = replace(made, drift=since_last_apply(store.history()))
+        made = replace(made, drift=since_last_apply(store.history(since_last_apply=True)))
     finally:
         store.close()
     click.echo(PLAN_RENDERERS[fmt](made, obj.color and fmt == "text"), nl=False)
@@ -305,7 +305,7 @@ def status(obj: Context, fmt: str) -> int:
     store = obj.open()
     try:
         state = store.read_state()
-        last = store.history()[-1:] or []
+        last = store.history(latest=True)
         data = report.status(state, last[0] if last else None, store.display)
     finally:
         store.close()

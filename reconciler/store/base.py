@@ -192,20 +192,23 @@ class SqlStore:
             dependents.setdefault(int(segment_id), []).append(Dependent(DependentKind(kind), name))
         # Segments mostly share a few filter lists: parse each distinct one once.
         parsed: dict[str, tuple[str, ...]] = {}
-        segments = {
-            int(sid): Segment(
-                id=int(sid),
-                name=name,
-                folder=folder,
-                created_via=CreatedVia(created_via),
-                filters=parsed.get(filters)
-                or parsed.setdefault(filters, tuple(json.loads(filters))),
-                used_by=tuple(dependents.get(int(sid), ())),
+        # A plan reads every segment: look the enum up in a dict (calling the enum costs more).
+        methods = {method.value: method for method in CreatedVia}
+        segments = {}
+        for sid, name, folder, created_via, filters in self._execute(
+            cursor, "SELECT id, name, folder, created_via, filters FROM segments"
+        ).fetchall():
+            sid = int(sid)
+            if filters not in parsed:
+                parsed[filters] = tuple(json.loads(filters))
+            segments[sid] = Segment(
+                sid,
+                name,
+                methods[created_via],
+                folder,
+                parsed[filters],
+                tuple(dependents.get(sid, ())),
             )
-            for sid, name, folder, created_via, filters in self._execute(
-                cursor, "SELECT id, name, folder, created_via, filters FROM segments"
-            ).fetchall()
-        }
         uses: dict[int, set[Use]] = {}
         for sid, use in self._execute(
             cursor, "SELECT segment_id, use_id FROM publications"
@@ -225,7 +228,12 @@ class SqlStore:
             },
         )
 
-    def history(self, serial: int | None = None) -> list[HistoryEntry]:
+    def history(
+        self, serial: int | None = None, *, since_last_apply: bool = False, latest: bool = False
+    ) -> list[HistoryEntry]:
+        """History in serial order: all of it, one serial, the entries after the latest apply
+        (what drift looks at), or only the latest entry. Selected in SQL: a long-lived
+        workspace's history is long, and a plan should not read it all."""
         cursor = self._cursor()
         sql = (
             "SELECT serial, at, actor, kind, command, source_path, source_sha256, git_commit,"
@@ -235,7 +243,13 @@ class SqlStore:
         if serial is not None:
             sql += " WHERE serial = ?"
             params = (serial,)
-        rows = self._execute(cursor, sql + " ORDER BY serial", params).fetchall()
+        elif since_last_apply:
+            sql += (
+                " WHERE serial > (SELECT COALESCE(MAX(serial), 0) FROM history"
+                " WHERE kind = 'apply')"
+            )
+        order = " ORDER BY serial DESC LIMIT 1" if latest else " ORDER BY serial"
+        rows = self._execute(cursor, sql + order, params).fetchall()
         return [
             HistoryEntry(
                 serial=int(r[0]),

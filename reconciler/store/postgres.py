@@ -389,9 +389,11 @@ class PostgresStore(SqlStore):
         with self._snapshot():
             return super().read_state()
 
-    def history(self, serial: int | None = None) -> Any:
+    def history(
+        self, serial: int | None = None, *, since_last_apply: bool = False, latest: bool = False
+    ) -> Any:
         with self._snapshot():
-            return super().history(serial)
+            return super().history(serial, since_last_apply=since_last_apply, latest=latest)
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
