@@ -32,9 +32,13 @@ def make_plan(config: Config, state: WorkspaceState, targeting: Targeting | None
     violations = [
         *resolved.violations,
         *enrichment.check_targets(config, state),
-        *rules.check_all(changes, state, after, config.scope, config.scope_location),
-        *rules.check_unpublish_limit(
-            changes, state, max_unpublish_percent(config), config.scope_location
+        *rules.check_all(
+            changes,
+            state,
+            after,
+            config.scope,
+            config.scope_location,
+            max_unpublish_percent(config),
         ),
     ]
     return Plan(

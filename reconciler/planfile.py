@@ -276,12 +276,14 @@ def check_against(saved: SavedPlan, state: WorkspaceState) -> Plan:
         if not known or state.uses_of(change.segment_id) != change.before:
             raise stale
     after = planner.published_after(list(plan.changes), state)
-    violations = [
-        *rules.check_all(plan.changes, state, after, plan.scope, saved.scope_location),
-        *rules.check_unpublish_limit(
-            plan.changes, state, saved.max_unpublish_percent, saved.scope_location
-        ),
-    ]
+    violations = rules.check_all(
+        plan.changes,
+        state,
+        after,
+        plan.scope,
+        saved.scope_location,
+        saved.max_unpublish_percent,
+    )
     return Plan(
         lineage=plan.lineage,
         serial=plan.serial,

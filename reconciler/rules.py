@@ -232,15 +232,20 @@ def check_all(
     after: dict[int, frozenset[Use]],
     scope: Scope,
     scope_location: Location,
+    max_unpublish_percent: float | None = None,
 ) -> list[Violation]:
-    """Every rule over a set of changes, all violations together."""
-    return [
+    """Every rule over a set of changes, all violations together; with `max_unpublish_percent`
+    (a plan of a config, not a single imperative change) the safety limit too."""
+    violations = [
         *check_cap(changes, state, len(after)),
         *check_use_limits(changes, state, after),
         *check_gtm_eligibility(changes, state),
         *check_gtm_lock(changes, state, scope, scope_location),
         *check_legacy(changes, state),
     ]
+    if max_unpublish_percent is not None:
+        violations += check_unpublish_limit(changes, state, max_unpublish_percent, scope_location)
+    return violations
 
 
 DEFAULT_MAX_UNPUBLISH_PERCENT = 30.0
