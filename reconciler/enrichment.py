@@ -195,20 +195,6 @@ def read_targets(store: SqlStore, cursor: Cursor | None = None) -> dict[str, dic
     return {str(name): json.loads(spec) for name, spec in rows}
 
 
-def write_target_changes(store: SqlStore, cursor: Cursor, changes: Sequence[TargetChange]) -> None:
-    """Store the changes, inside the caller's transaction."""
-    for change in changes:
-        store._execute(cursor, "DELETE FROM enrichment_targets WHERE name = ?", (change.name,))
-        if change.after is not None:
-            store._execute(
-                cursor,
-                "INSERT INTO enrichment_targets (name, spec) VALUES (?, ?)",
-                (change.name, json.dumps(change.after, ensure_ascii=False, sort_keys=True)),
-            )
-        if change.action == "remove":
-            store._execute(cursor, "DELETE FROM pushed_values WHERE target = ?", (change.name,))
-
-
 # -- segpub enrich -------------------------------------------------------------------------------
 
 

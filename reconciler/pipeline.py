@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler import enrichment, planner, rules
+from reconciler.actor import who
 from reconciler.catalog import parse_catalog
 from reconciler.config import load_config
 from reconciler.loading import load_file
@@ -136,29 +135,6 @@ def provenance(
         source_sha256=config.sha256 if config else None,
         git_commit=git_commit(config.path) if config else None,
     )
-
-
-# CI systems name the person behind a run in their own variables.
-CI_ACTOR_VARIABLES = (
-    "GITHUB_ACTOR",
-    "GITLAB_USER_LOGIN",
-    "BUILDKITE_BUILD_CREATOR",
-    "CIRCLE_USERNAME",
-)
-
-
-def who(actor: str | None) -> str:
-    """The actor: --actor, else SEGPUB_ACTOR, else the CI's own variables, else the OS user."""
-    if actor:
-        return actor
-    for variable in ("SEGPUB_ACTOR", *CI_ACTOR_VARIABLES):
-        value = os.environ.get(variable)
-        if value:
-            return value
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def git_commit(path: str) -> str | None:

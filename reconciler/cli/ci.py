@@ -8,6 +8,7 @@ import shlex
 import click
 
 from reconciler import imperative, pipeline
+from reconciler.actor import who
 from reconciler.cli.app import Context, cli
 from reconciler.cli.publications import history
 from reconciler.cli.runs import lock_timeout_option
@@ -25,7 +26,7 @@ def _imperative(
 ) -> int:
     kind = "publish" if publish else "unpublish"
     command = " ".join([kind, shlex.quote(segment), *(f"--use {u}" for u in uses)])
-    actor = pipeline.who(obj.actor)
+    actor = who(obj.actor)
     store = obj.open()
     try:
         with store.writer_lock(actor, kind, lock_timeout):

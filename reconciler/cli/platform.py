@@ -8,10 +8,10 @@ from collections.abc import Callable
 import click
 
 from reconciler import enrichment, imports, views
+from reconciler.actor import who
 from reconciler.cli.app import Context, cli
 from reconciler.cli.runs import lock_timeout_option
 from reconciler.errors import EXIT_OK
-from reconciler.pipeline import who
 from reconciler.store import SqlStore
 from reconciler.store.users import require_publisher
 

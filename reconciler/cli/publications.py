@@ -11,6 +11,7 @@ import click
 import yaml
 
 from reconciler import pipeline
+from reconciler.actor import who
 from reconciler.cli import runs
 from reconciler.cli.app import Context, cli
 from reconciler.config import load_config
@@ -57,9 +58,7 @@ def catalog_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
     store = obj.open()
     held = ExitStack()
     try:
-        held.enter_context(
-            store.writer_lock(pipeline.who(obj.actor), "catalog import", lock_timeout)
-        )
+        held.enter_context(store.writer_lock(who(obj.actor), "catalog import", lock_timeout))
         result, warnings = pipeline.import_catalog(
             file, store, pipeline.provenance(obj.actor, "import", "catalog import")
         )
@@ -224,8 +223,8 @@ def apply(
     store = obj.open()
     held = ExitStack()
     try:
-        held.enter_context(store.writer_lock(pipeline.who(obj.actor), "apply", lock_timeout))
-        require_publisher(store, pipeline.who(obj.actor))  # roles: before any plan is shown
+        held.enter_context(store.writer_lock(who(obj.actor), "apply", lock_timeout))
+        require_publisher(store, who(obj.actor))  # roles: before any plan is shown
         state = store.read_state()
         made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
         click.echo(text_render.render_plan(made, obj.color), nl=False)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import click
 
 from reconciler import pipeline, planfile
+from reconciler.actor import who
 from reconciler.cli.app import Context
 from reconciler.config import load_config
 from reconciler.errors import EXIT_FAILURE, EXIT_OK, InputError, UsageError
@@ -74,7 +75,7 @@ def apply_saved_plan(
             " give them to `segpub plan --out` instead"
         )
     saved = planfile.load_plan_file(path)
-    actor = pipeline.who(obj.actor)
+    actor = who(obj.actor)
     store = obj.open()
     try:
         with store.writer_lock(actor, f"apply {path}", lock_timeout):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler import pipeline
+from reconciler.actor import who
 from reconciler.cli.app import Context, cli
 from reconciler.errors import EXIT_OK
 from reconciler.store import users as workspace_users
@@ -59,7 +59,7 @@ def workspace_copy(obj: Context, source: str, target: str) -> int:
 
         segpub workspace copy segpub.db 'postgresql://ci@db.internal:5432/segpub?workspace=default'
     """
-    result = copy_workspace(source, target, pipeline.who(obj.actor))
+    result = copy_workspace(source, target, who(obj.actor))
     click.echo(f"Copied {result.source} to {result.target}:")
     for check in result.checks:
         click.echo(f"  {check.table:<20} {check.rows:>9} rows  checksum {check.checksum[:16]}  ok")

@@ -20,6 +20,7 @@ from reconciler.model import (
     HistoryEntry,
     Segment,
     Settings,
+    TargetChange,
     Use,
     WorkspaceState,
 )
@@ -350,12 +351,22 @@ class SqlStore:
                         "INSERT INTO publications (segment_id, use_id) VALUES (?, ?)",
                         (change.segment_id, use.value),
                     )
-            if target_changes:
-                from reconciler.enrichment import write_target_changes
-
-                write_target_changes(self, cursor, target_changes)
+            for target in target_changes:
+                self._write_target_change(cursor, target)
             # Target changes are told in the summary; `changes` stays one entry per segment.
             return self._bump(cursor, provenance, summary, [c.to_dict() for c in changes])
+
+    def _write_target_change(self, cursor: Cursor, change: TargetChange) -> None:
+        """Store one enrichment target's change; a removed target forgets what was pushed."""
+        self._execute(cursor, "DELETE FROM enrichment_targets WHERE name = ?", (change.name,))
+        if change.after is not None:
+            self._execute(
+                cursor,
+                "INSERT INTO enrichment_targets (name, spec) VALUES (?, ?)",
+                (change.name, json.dumps(change.after, ensure_ascii=False, sort_keys=True)),
+            )
+        if change.action == "remove":
+            self._execute(cursor, "DELETE FROM pushed_values WHERE target = ?", (change.name,))
 
     def import_catalog(self, catalog: Catalog, provenance: Provenance) -> ImportResult:
         """Upsert the catalog's segments (replacing their dependents, and their publications where

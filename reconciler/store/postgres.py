@@ -579,7 +579,7 @@ def parse_holder_tag(tag: str) -> dict[str, Any] | None:
 
 
 def _implicit_actor() -> str:
-    from reconciler.pipeline import who
+    from reconciler.actor import who
 
     return who(None)
 
