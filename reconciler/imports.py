@@ -82,6 +82,25 @@ class _BadRows:
         raise CsvImportError("\n".join(lines))
 
 
+class _Batches:
+    """Rows written with executemany, BATCH at a time, inside the import's one transaction."""
+
+    def __init__(self, cursor: Cursor, sql: str, progress: _Progress) -> None:
+        self.cursor, self.sql, self.progress = cursor, sql, progress
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, row: tuple[Any, ...], rows_read: int) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= BATCH:
+            self.flush()
+            self.progress.update(rows_read)
+
+    def flush(self) -> None:
+        if self.rows:
+            self.cursor.executemany(self.sql, self.rows)
+            self.rows.clear()
+
+
 class _Progress:
     """rows and rows/s on stderr, redrawn at most 4 times a second, only on a terminal."""
 
@@ -277,7 +296,7 @@ def import_accounts(store: SqlStore, path: str) -> ImportSummary:
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name, domain = excluded.domain,"
             " country = excluded.country"
         )
-        batch: list[tuple[str, str, str | None, str | None]] = []
+        batches = _Batches(cursor, sql, progress)
         for line, row in reader.rows():
             summary.rows += 1
             if len(row) != 4:
@@ -292,14 +311,9 @@ def import_accounts(store: SqlStore, path: str) -> ImportSummary:
                 continue
             if bad.count:
                 continue
-            batch.append((account_id, name, domain.lower() or None, country or None))
-            if len(batch) >= BATCH:
-                cursor.executemany(sql, batch)
-                batch.clear()
-                progress.update(summary.rows)
-        if batch and not bad.count:
-            cursor.executemany(sql, batch)
+            batches.add((account_id, name, domain.lower() or None, country or None), summary.rows)
         if not bad.count:
+            batches.flush()
             summary.created = _count(store, cursor, "accounts") - before
             summary.updated = summary.rows - summary.created
 
@@ -396,7 +410,7 @@ def import_records(store: SqlStore, path: str) -> ImportSummary:
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (system, record_type, record_id) DO UPDATE SET"
             " account_id = excluded.account_id, created_at = excluded.created_at"
         )
-        batch: list[tuple[Any, ...]] = []
+        batches = _Batches(cursor, sql, progress)
         systems, types = set(SYSTEMS), set(RECORD_TYPES)
         for line, row in reader.rows():
             summary.rows += 1
@@ -437,14 +451,9 @@ def import_records(store: SqlStore, path: str) -> ImportSummary:
                     continue
             if bad.count:
                 continue
-            batch.append((system, record_type, record_id, account_id, created_at))
-            if len(batch) >= BATCH:
-                cursor.executemany(sql, batch)
-                batch.clear()
-                progress.update(summary.rows)
-        if batch and not bad.count:
-            cursor.executemany(sql, batch)
+            batches.add((system, record_type, record_id, account_id, created_at), summary.rows)
         if not bad.count:
+            batches.flush()
             summary.created = _count(store, cursor, "records") - before
             summary.updated = summary.rows - summary.created
 
