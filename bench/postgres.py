@@ -20,9 +20,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+# bench/run.py's process timers: `python bench/postgres.py` puts bench/ first on sys.path.
+from run import peak_rss_of, run
 
 SEGPUB = [sys.executable, "-m", "reconciler"]
 SERVER = os.environ.get("SEGPUB_TEST_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/test"
@@ -33,40 +35,13 @@ def location(name: str) -> str:
 
 
 def segpub(args: list[str], cwd: Path, stdout: int | None = subprocess.DEVNULL) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*SEGPUB, *args],
-        cwd=cwd,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-        env={**os.environ, "SEGPUB_ACTOR": "bench"},
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"segpub {' '.join(args)} failed ({done.returncode}): {done.stderr}")
-    return elapsed
+    """Seconds of one segpub process (it exits the bench if segpub fails)."""
+    return run([*SEGPUB, *args], cwd, env={"SEGPUB_ACTOR": "bench"}, stdout=stdout)
 
 
 def timed_with_peak(args: list[str], cwd: Path) -> tuple[float, float]:
     """Seconds and peak resident memory (MB) of one segpub process."""
-    wrapper = (
-        "import resource, subprocess, sys, time; t = time.perf_counter();"
-        " r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL);"
-        " e = time.perf_counter() - t;"
-        " print(e, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
-        " sys.exit(r.returncode)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", wrapper, *SEGPUB, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    seconds, kb = done.stdout.split()
-    return float(seconds), int(kb) / 1024
+    return peak_rss_of([*SEGPUB, *args], cwd)
 
 
 def drop(name: str) -> None:
