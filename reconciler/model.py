@@ -169,6 +169,24 @@ class WorkspaceState:
         return [s for s in self.segments.values() if s.name == name]
 
 
+class SegmentRefs(NamedTuple):
+    """The segments a run names, by id and by name. A plan needs only these and the published
+    ones, so the workspace can read just those instead of its whole catalog."""
+
+    ids: frozenset[int] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def __or__(self, other: object) -> SegmentRefs:
+        if not isinstance(other, SegmentRefs):
+            return NotImplemented
+        return SegmentRefs(self.ids | other.ids, self.names | other.names)
+
+    def all_found_in(self, segments: dict[int, Segment]) -> bool:
+        """Whether every id and every name is one of `segments`."""
+        names = {s.name for s in segments.values()}
+        return self.ids <= segments.keys() and self.names <= names
+
+
 class Scope(StrEnum):
     PARTIAL = "partial"
     FULL = "full"
@@ -250,6 +268,17 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # The `enrichment:` section; None when the config has none (targets are then left alone).
     enrichment: tuple[EnrichmentTarget, ...] | None = None
+
+    def segment_refs(self) -> SegmentRefs:
+        """Every segment the config names: its publications and its enrichment scopes."""
+        refs: list[int | str] = [p.ref for p in self.publications]
+        for target in self.enrichment or ():
+            if isinstance(target.scope, dict) and "segment" in target.scope:
+                refs.append(target.scope["segment"])
+        return SegmentRefs(
+            frozenset(r for r in refs if isinstance(r, int)),
+            frozenset(r for r in refs if isinstance(r, str)),
+        )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +11,11 @@ from pathlib import Path
 from reconciler import enrichment, planner, rules
 from reconciler.actor import who
 from reconciler.catalog import parse_catalog
-from reconciler.config import load_config
 from reconciler.loading import load_file
 from reconciler.model import Config, HistoryEntry, Plan, Violation, WorkspaceState
 from reconciler.resolve import resolve
 from reconciler.store import ImportResult, Provenance, SqlStore
-from reconciler.targeting import Targeting
+from reconciler.targeting import Targeting, refs_of, resolve_targeting
 
 
 def make_plan(config: Config, state: WorkspaceState, targeting: Targeting | None = None) -> Plan:
@@ -55,6 +55,20 @@ def make_plan(config: Config, state: WorkspaceState, targeting: Targeting | None
     )
 
 
+def plan_workspace(
+    store: SqlStore, config: Config, targets: Sequence[str] = (), excludes: Sequence[str] = ()
+) -> Plan:
+    """make_plan against the workspace, limited by --target / --exclude. Reads only the segments
+    the config and those options name, and the published ones: all a plan looks at. When one of
+    them names a segment the workspace lacks, the whole catalog is read instead, so that the
+    did-you-mean hint can choose among every name."""
+    refs = config.segment_refs() | refs_of([*targets, *excludes])
+    state = store.read_state(only=refs)
+    if not refs.all_found_in(state.segments):
+        state = store.read_state()
+    return make_plan(config, state, resolve_targeting(state, targets, excludes))
+
+
 def max_unpublish_percent(config: Config) -> float:
     """The config's `safety: {max_unpublish_percent: N}`, else the default (30)."""
     safety = config.raw.get("safety") if isinstance(config.raw, dict) else None
@@ -62,10 +76,6 @@ def max_unpublish_percent(config: Config) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return rules.DEFAULT_MAX_UNPUBLISH_PERCENT
-
-
-def plan_file(config_path: str, store: SqlStore) -> Plan:
-    return make_plan(load_config(config_path), store.read_state())
 
 
 def apply_plan(store: SqlStore, plan: Plan, provenance: Provenance) -> HistoryEntry | None:

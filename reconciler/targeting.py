@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reconciler.errors import SegpubError
-from reconciler.model import Change, Segment, WorkspaceState
+from reconciler.model import Change, Segment, SegmentRefs, WorkspaceState
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,16 @@ class Targeting:
 
     def select(self, changes: Iterable[Change]) -> list[Change]:
         return [c for c in changes if self.allows(c.segment_id)]
+
+
+def refs_of(texts: Sequence[str]) -> SegmentRefs:
+    """What --target / --exclude values name: digits an id, anything else a name. (Digits that
+    are no segment's id may still be a name: the caller reads the whole catalog then.)"""
+    stripped = [text.strip() for text in texts]
+    return SegmentRefs(
+        frozenset(int(t) for t in stripped if t.isdigit()),
+        frozenset(t for t in stripped if not t.isdigit()),
+    )
 
 
 def find_segment(state: WorkspaceState, ref: str, what: str = "segment") -> Segment:

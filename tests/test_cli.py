@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -259,7 +261,10 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
 
     def walk(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
         found = []
-        for name, command in group.commands.items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None, f"`segpub {prefix} {name}` is listed but not found"
             full = f"{prefix} {name}".strip()
             if isinstance(command, click.Group):
                 found.extend(walk(command, full))
@@ -307,3 +312,30 @@ def test_apply_on_a_terminal_asks_and_only_yes_applies(
     assert "Apply these changes? Only 'yes' will be accepted" in output
     status = json.loads(run_process(["status", "--format", "json"], tmp_path).out)
     assert status["serial"] == serial
+
+
+def test_the_lazy_command_table_names_each_command_s_own_module() -> None:
+    import importlib
+
+    from reconciler.cli.app import COMMAND_MODULES, cli
+
+    for module in set(COMMAND_MODULES.values()):
+        importlib.import_module(f"reconciler.cli.{module}")
+    assert set(cli.commands) == set(COMMAND_MODULES)
+    for name, command in cli.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"reconciler.cli.{COMMAND_MODULES[name]}", name
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    code = (
+        "import sys\nfrom reconciler.cli import main\n"
+        "try:\n    main(['schema', 'catalog'])\nexcept SystemExit:\n    pass\n"
+        "from reconciler.cli.app import COMMAND_MODULES\n"
+        "print(sorted(m for m in set(COMMAND_MODULES.values()) if f'reconciler.cli.{m}' in"
+        " sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.splitlines()[-1] == "['ci']"

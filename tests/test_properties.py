@@ -1,5 +1,5 @@
 """Properties over generated catalogs and configs: apply then plan is empty, export then plan is
-empty, and plans are deterministic."""
+empty, plans are deterministic, and a plan from the narrow read equals one from the whole state."""
 
 from __future__ import annotations
 
@@ -58,6 +58,8 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
         ref = {"name": segments[sid - 1]["name"]} if by_name else {"id": sid}
         uses = draw(st.lists(st.sampled_from(USES[:-1]), max_size=3, unique=True))
         entries.append({**ref, "uses": uses})
+    if draw(st.integers(0, 4)) == 0:  # now and then a segment the workspace does not have
+        entries.append({**draw(st.sampled_from([{"name": "Alphx"}, {"id": 99}])), "uses": []})
     config = {
         "version": 1,
         "scope": draw(st.sampled_from(["partial", "full"])),
@@ -85,6 +87,8 @@ def test_apply_then_plan_and_export_then_plan_show_no_changes(
             state = store.read_state()
             plan = pipeline.make_plan(config, state)
             assert plan == pipeline.make_plan(config, store.read_state())  # deterministic
+            # Reading only the segments the config names (and the published ones) changes nothing.
+            assert pipeline.plan_workspace(store, config) == plan
             if plan.valid:
                 serial = state.serial
                 entry = pipeline.apply_plan(store, plan, pipeline.provenance("p", "apply", "apply"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import LockedError, RefusedError, WorkspaceError
-from reconciler.model import Change, Use
+from reconciler.model import Change, SegmentRefs, Use
 from reconciler.store import Provenance, SqlStore, open_workspace
 from reconciler.store.admin import init_workspace
 from tests import pg
@@ -456,3 +456,29 @@ def test_libpq_variables_fill_in_what_the_url_leaves_out(tmp_path: Path) -> None
         assert status.code == 0 and "never-shown" not in status.out + status.err
     finally:
         pg.drop_workspace(name)
+
+
+def test_a_narrow_read_holds_the_published_and_the_named_segments_whole(
+    location: str, tmp_path: Path
+) -> None:
+    _import_example(location, tmp_path)
+    store = open_workspace(location)
+    try:
+        full = store.read_state()
+        unpublished = sorted(sid for sid in full.segments if sid not in full.publications)
+        by_id, by_name = unpublished[0], full.segments[unpublished[1]]
+        refs = SegmentRefs(frozenset({by_id, 999_999}), frozenset({by_name.name, "No such"}))
+        narrow = store.read_state(only=refs)
+    finally:
+        store.close()
+    named = {by_id} | {s.id for s in full.segments.values() if s.name == by_name.name}
+    assert set(narrow.segments) == set(full.publications) | named
+    assert all(narrow.segments[sid] == full.segments[sid] for sid in narrow.segments)
+    assert any(s.used_by for s in narrow.segments.values())  # dependents come along
+    assert (narrow.publications, narrow.settings, narrow.serial) == (
+        full.publications,
+        full.settings,
+        full.serial,
+    )
+    assert not refs.all_found_in(narrow.segments)
+    assert SegmentRefs(frozenset({by_id}), frozenset({by_name.name})).all_found_in(narrow.segments)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 import sys
 import tempfile
@@ -45,7 +46,39 @@ def use_color(no_color: bool) -> bool:
     return sys.stdout.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# The module that defines each command. A command's module, and all it imports, is loaded only
+# when that command runs (or help lists it): `segpub plan` does not pay for `segpub enrich`.
+COMMAND_MODULES = {
+    **dict.fromkeys(
+        ("catalog", "validate", "plan", "apply", "export", "status", "history"), "publications"
+    ),
+    **dict.fromkeys(("publish", "unpublish", "schema"), "ci"),
+    **dict.fromkeys(
+        ("accounts", "members", "records", "segments", "published", "account", "api", "enrich"),
+        "platform",
+    ),
+    **dict.fromkeys(("workspace", "users"), "workspace"),
+}
+
+
+class LazyGroup(click.Group):
+    """The `segpub` group: it knows its commands' names and imports a command's module when the
+    command is asked for; the module's decorators then register it on this group."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"reconciler.cli.{module}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--workspace",
     metavar="LOCATION",

@@ -1,8 +1,7 @@
-"""CI and out-of-config commands: publish, unpublish, history show, schema."""
+"""CI and out-of-config commands: publish, unpublish, schema."""
 
 from __future__ import annotations
 
-import json
 import shlex
 
 import click
@@ -10,11 +9,9 @@ import click
 from reconciler import imperative, pipeline
 from reconciler.actor import who
 from reconciler.cli.app import Context, cli
-from reconciler.cli.publications import history
 from reconciler.cli.runs import lock_timeout_option
-from reconciler.errors import EXIT_OK, SegpubError
+from reconciler.errors import EXIT_OK
 from reconciler.model import Use
-from reconciler.render import report
 from reconciler.render.printable import printable
 from reconciler.schema import SCHEMA_NAMES, schema_text
 
@@ -101,35 +98,6 @@ def unpublish(obj: Context, segment: str, uses: tuple[str, ...], lock_timeout: f
         segpub unpublish 1002 --use orchestration
     """
     return _imperative(obj, segment, uses, False, lock_timeout)
-
-
-@history.command("show")
-@click.argument("serial", type=int)
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
-@click.pass_obj
-def history_show(obj: Context, serial: int, fmt: str) -> int:
-    """Show one change: the one that made workspace serial SERIAL (the `#N` of `segpub history`).
-
-    Example:
-
-        segpub history show 3 --format json
-    """
-    store = obj.open()
-    try:
-        entries = store.history(serial)
-    finally:
-        store.close()
-    if not entries:
-        raise SegpubError(
-            f"no change made serial {serial}; `segpub history` lists the changes recorded"
-        )
-    if fmt == "json":
-        click.echo(json.dumps(entries[0].to_dict(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(report.render_history(entries), nl=False)
-    return EXIT_OK
 
 
 @cli.command()

@@ -15,8 +15,8 @@ from reconciler.actor import who
 from reconciler.cli import runs
 from reconciler.cli.app import Context, cli
 from reconciler.config import load_config
-from reconciler.drift import since_last_apply
-from reconciler.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, RefusedError
+from reconciler.drift import OUTSIDE_KINDS, since_last_apply
+from reconciler.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, RefusedError, SegpubError
 from reconciler.planfile import enforce_safety_limit, looks_like_plan_file
 from reconciler.render import github as github_render
 from reconciler.render import json as json_render
@@ -25,7 +25,6 @@ from reconciler.render import report
 from reconciler.render import text as text_render
 from reconciler.render.text import render_violations
 from reconciler.store.users import require_publisher
-from reconciler.targeting import resolve_targeting
 
 PLAN_RENDERERS = {"text": text_render.render_plan, "json": json_render.render_plan}
 PLAN_RENDERERS.update(markdown=markdown_render.render_plan, github=github_render.render_plan)
@@ -107,7 +106,7 @@ def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text"
     parsed = load_config(config)
     store = obj.open()
     try:
-        plan = pipeline.make_plan(parsed, store.read_state())
+        plan = pipeline.plan_workspace(store, parsed)
     finally:
         store.close()
     for line in render_violations(plan.violations, obj.color):
@@ -168,9 +167,9 @@ def plan(
         return EXIT_FAILURE
     store = obj.open()
     try:
-        state = store.read_state()
-        made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
-        made = replace(made, drift=since_last_apply(store.history(since_last_apply=True)))
+        made = pipeline.plan_workspace(store, parsed, targets, excludes)
+        outside = store.history(since_last_apply=True, kinds=OUTSIDE_KINDS)
+        made = replace(made, drift=since_last_apply(outside))
     finally:
         store.close()
     click.echo(PLAN_RENDERERS[fmt](made, obj.color and fmt == "text"), nl=False)
@@ -225,8 +224,7 @@ def apply(
     try:
         held.enter_context(store.writer_lock(who(obj.actor), "apply", lock_timeout))
         require_publisher(store, who(obj.actor))  # roles: before any plan is shown
-        state = store.read_state()
-        made = pipeline.make_plan(parsed, state, resolve_targeting(state, targets, excludes))
+        made = pipeline.plan_workspace(store, parsed, targets, excludes)
         click.echo(text_render.render_plan(made, obj.color), nl=False)
         if not made.valid:
             click.echo("segpub: the plan breaks the rules above; nothing was changed.", err=True)
@@ -337,6 +335,35 @@ def history(ctx: click.Context, fmt: str) -> int:
         store.close()
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
+    else:
+        click.echo(report.render_history(entries), nl=False)
+    return EXIT_OK
+
+
+@history.command("show")
+@click.argument("serial", type=int)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def history_show(obj: Context, serial: int, fmt: str) -> int:
+    """Show one change: the one that made workspace serial SERIAL (the `#N` of `segpub history`).
+
+    Example:
+
+        segpub history show 3 --format json
+    """
+    store = obj.open()
+    try:
+        entries = store.history(serial)
+    finally:
+        store.close()
+    if not entries:
+        raise SegpubError(
+            f"no change made serial {serial}; `segpub history` lists the changes recorded"
+        )
+    if fmt == "json":
+        click.echo(json.dumps(entries[0].to_dict(), indent=2, ensure_ascii=False))
     else:
         click.echo(report.render_history(entries), nl=False)
     return EXIT_OK

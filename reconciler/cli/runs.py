@@ -141,7 +141,7 @@ def validate_run(obj: Context, config: str, offline: bool, fmt: str) -> int:
         return EXIT_OK
     store = obj.open()
     try:
-        made = pipeline.make_plan(parsed, store.read_state())
+        made = pipeline.plan_workspace(store, parsed)
     finally:
         store.close()
     _report(list(made.violations), fmt, obj.color)

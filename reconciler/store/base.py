@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from reconciler.model import (
     DependentKind,
     HistoryEntry,
     Segment,
+    SegmentRefs,
     Settings,
     TargetChange,
     Use,
@@ -26,6 +27,9 @@ from reconciler.model import (
 )
 from reconciler.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from reconciler.store.users import check_may_write
+
+# Values per `IN (...)` list: well under SQLite's and PostgreSQL's limits on parameters.
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,10 @@ class SqlStore:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def read_state(self) -> WorkspaceState:
+    def read_state(self, only: SegmentRefs | None = None) -> WorkspaceState:
+        """The workspace at one moment. With `only`, its segments are just the published ones and
+        those `only` names (every segment with a named name, so an ambiguous name stays
+        ambiguous): what a plan needs, without reading a large catalog whole."""
         cursor = self._cursor()
         meta = dict(self._execute(cursor, "SELECT key, value FROM meta").fetchall())
         settings = Settings(
@@ -186,19 +193,45 @@ class SqlStore:
                 )
             ),
         )
+        if only is None:
+            rows = self._execute(
+                cursor, "SELECT id, name, folder, created_via, filters FROM segments"
+            ).fetchall()
+            dependent_rows = self._execute(
+                cursor,
+                "SELECT segment_id, kind, name FROM dependents ORDER BY segment_id, position",
+            ).fetchall()
+        else:
+            rows = self._execute(
+                cursor,
+                "SELECT id, name, folder, created_via, filters FROM segments"
+                " WHERE id IN (SELECT segment_id FROM publications)",
+            ).fetchall()
+            rows += self._rows_where_in(
+                cursor,
+                "SELECT id, name, folder, created_via, filters FROM segments WHERE id IN",
+                sorted(only.ids),
+            )
+            rows += self._rows_where_in(
+                cursor,
+                "SELECT id, name, folder, created_via, filters FROM segments WHERE name IN",
+                sorted(only.names),
+            )
+            dependent_rows = self._rows_where_in(
+                cursor,
+                "SELECT segment_id, kind, name FROM dependents WHERE segment_id IN",
+                sorted({int(row[0]) for row in rows}),
+                " ORDER BY segment_id, position",
+            )
         dependents: dict[int, list[Dependent]] = {}
-        for segment_id, kind, name in self._execute(
-            cursor, "SELECT segment_id, kind, name FROM dependents ORDER BY segment_id, position"
-        ).fetchall():
+        for segment_id, kind, name in dependent_rows:
             dependents.setdefault(int(segment_id), []).append(Dependent(DependentKind(kind), name))
         # Segments mostly share a few filter lists: parse each distinct one once.
         parsed: dict[str, tuple[str, ...]] = {}
         # A plan reads every segment: look the enum up in a dict (calling the enum costs more).
         methods = {method.value: method for method in CreatedVia}
         segments = {}
-        for sid, name, folder, created_via, filters in self._execute(
-            cursor, "SELECT id, name, folder, created_via, filters FROM segments"
-        ).fetchall():
+        for sid, name, folder, created_via, filters in rows:
             sid = int(sid)
             if filters not in parsed:
                 parsed[filters] = tuple(json.loads(filters))
@@ -229,26 +262,46 @@ class SqlStore:
             },
         )
 
+    def _rows_where_in(
+        self, cursor: Cursor, head: str, values: Sequence[Any], tail: str = ""
+    ) -> list[Any]:
+        """`head (?, ?, ...) tail` for every value, in chunks small enough for any engine's limit
+        on parameters; the rows of all chunks, each chunk in `tail`'s order."""
+        rows: list[Any] = []
+        for start in range(0, len(values), _IN_CHUNK):
+            chunk = values[start : start + _IN_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._execute(cursor, f"{head} ({marks}){tail}", chunk).fetchall()
+        return rows
+
     def history(
-        self, serial: int | None = None, *, since_last_apply: bool = False, latest: bool = False
+        self,
+        serial: int | None = None,
+        *,
+        since_last_apply: bool = False,
+        latest: bool = False,
+        kinds: Collection[str] = (),
     ) -> list[HistoryEntry]:
         """History in serial order: all of it, one serial, the entries after the latest apply
-        (what drift looks at), or only the latest entry. Selected in SQL: a long-lived
-        workspace's history is long, and a plan should not read it all."""
+        (what drift looks at), or only the latest entry; with `kinds`, only entries of those
+        kinds. Selected in SQL: a long-lived workspace's history is long, and a plan should not
+        read it all (nor a catalog import's record of every segment it created)."""
         cursor = self._cursor()
         sql = (
             "SELECT serial, at, actor, kind, command, source_path, source_sha256, git_commit,"
-            " summary, changes FROM history"
+            " summary, changes FROM history WHERE 1 = 1"
         )
-        params: tuple[Any, ...] = ()
+        params: list[Any] = []
         if serial is not None:
-            sql += " WHERE serial = ?"
-            params = (serial,)
+            sql += " AND serial = ?"
+            params.append(serial)
         elif since_last_apply:
             sql += (
-                " WHERE serial > (SELECT COALESCE(MAX(serial), 0) FROM history"
-                " WHERE kind = 'apply')"
+                " AND serial > (SELECT COALESCE(MAX(serial), 0) FROM history WHERE kind = 'apply')"
             )
+        if kinds:
+            sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            params += sorted(kinds)
         order = " ORDER BY serial DESC LIMIT 1" if latest else " ORDER BY serial"
         rows = self._execute(cursor, sql + order, params).fetchall()
         return [

@@ -10,7 +10,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from reconciler.errors import LockedError, WorkspaceError
+from reconciler.model import SegmentRefs
 from reconciler.redact import redact
 from reconciler.store.base import Cursor, SqlStore
 from reconciler.store.migrations import SCHEMA_VERSION
@@ -384,16 +385,23 @@ class PostgresStore(SqlStore):
             self._implicit_lock = False
             self._release_lock()
 
-    def read_state(self) -> Any:
+    def read_state(self, only: SegmentRefs | None = None) -> Any:
         # Several SELECTs: read them from one snapshot so a concurrent apply is seen whole or not.
         with self._snapshot():
-            return super().read_state()
+            return super().read_state(only)
 
     def history(
-        self, serial: int | None = None, *, since_last_apply: bool = False, latest: bool = False
+        self,
+        serial: int | None = None,
+        *,
+        since_last_apply: bool = False,
+        latest: bool = False,
+        kinds: Collection[str] = (),
     ) -> Any:
         with self._snapshot():
-            return super().history(serial, since_last_apply=since_last_apply, latest=latest)
+            return super().history(
+                serial, since_last_apply=since_last_apply, latest=latest, kinds=kinds
+            )
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
