@@ -80,10 +80,12 @@ _BOMS: Final = (
     (b"\xff\xfe", "a UTF-16"),
     (b"\xfe\xff", "a UTF-16"),
 )
-# The characters YAML forbids in a stream (PyYAML's own list), plus U+FEFF: a byte-order mark
-# inside the file is invisible in an editor and libyaml and PyYAML disagree about it.
+# The characters YAML forbids in a stream (the complement of PyYAML's allowed list), plus
+# U+FEFF: a byte-order mark inside the file is invisible in an editor and libyaml and PyYAML
+# disagree about it. Listed, not negated: the negated class spans all of Unicode and took
+# 3 ms to compile at every start.
 _FORBIDDEN_CHARACTER: Final = re.compile(
-    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufeff\ufffe\uffff]"
 )
 
 

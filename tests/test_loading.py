@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -621,3 +622,15 @@ def test_libyaml_and_pure_python_agree_on_token_soup() -> None:
             assert with_libyaml[0] == pure[0], repr(text)
         else:
             assert with_libyaml == pure, repr(text)
+
+
+def test_the_forbidden_characters_are_exactly_those_yaml_does_not_allow() -> None:
+    from reconciler.loading import _FORBIDDEN_CHARACTER
+
+    allowed = re.compile(
+        "[\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+    every = "".join(chr(point) for point in range(0x110000))
+    forbidden = {m.start() for m in _FORBIDDEN_CHARACTER.finditer(every)}
+    not_allowed = set(range(0x110000)) - {m.start() for m in allowed.finditer(every)}
+    assert forbidden == not_allowed | {0xFEFF}
