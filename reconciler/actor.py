@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 
 # CI systems name the person behind a run in their own variables.
@@ -22,6 +21,8 @@ def who(actor: str | None) -> str:
         value = os.environ.get(variable)
         if value:
             return value
+    import getpass  # only here: it imports termios, which most commands never need
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):

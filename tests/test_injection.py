@@ -182,24 +182,24 @@ REVIEWED = {
         'f"SELECT count(*) FROM {table}"',
     ): "table is one of the module's own table-name constants",
     (
-        "reconciler/enrichment.py",
+        "reconciler/enrich.py",
         'f"SELECT r.record_id, {names}, {last} FROM records r{join}"\n'
         '        " WHERE r.system = ? AND r.record_type = ?"',
     ): "names, last, join are constant SQL fragments chosen by engine; values are ? parameters",
     (
-        "reconciler/enrichment.py",
+        "reconciler/enrich.py",
         '"SELECT count(*)" + where',
     ): "where is a constant fragment with ? parameters",
     (
-        "reconciler/enrichment.py",
+        "reconciler/enrich.py",
         '"SELECT record_id" + where',
     ): "where is a constant fragment with ? parameters",
     (
-        "reconciler/enrichment.py",
+        "reconciler/enrich.py",
         '"SELECT record_id" + where + " ORDER BY record_id LIMIT 1 OFFSET ?"',
     ): "where is a constant fragment with ? parameters",
     (
-        "reconciler/enrichment.py",
+        "reconciler/enrich.py",
         'f"{head}{extra} ORDER BY {order}"',
     ): "head is the constant query, extra constant range conditions with ? parameters, order a"
     " constant column",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from reconciler import enrichment, imports, views
+from reconciler import enrich, imports, views
 from reconciler.actor import who
 from reconciler.cli.app import Context, cli
 from reconciler.cli.runs import lock_timeout_option
@@ -270,10 +270,10 @@ def enrich_cmd(
 
         segpub enrich sfdc-accounts --out sfdc.csv --changed-only --mark-pushed
     """
-    enrichment.output_path_ok(out)
+    enrich.output_path_ok(out)
     store = obj.open()
     try:
-        result, max_length = enrichment.enrich(
+        result, max_length = enrich.enrich(
             store,
             target,
             out,
