@@ -4,6 +4,8 @@ and an unpublish removing a name on the next run."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -309,17 +311,74 @@ def test_schema_rejects_a_bad_scope(segpub: Segpub, tmp_path: Path) -> None:
     assert "publications.yaml:9:" in result.err
 
 
-def test_the_chunked_parallel_read_gives_the_same_output(platform: Segpub) -> None:
-    whole = platform("enrich", "sfdc-accounts")
-    chunked = platform("enrich", "sfdc-accounts", env={"SEGPUB_ENRICH_CHUNK_ROWS": "1"})
-    assert chunked.code == 0, chunked.err
-    assert chunked.out == whole.out
-    changed = platform(
-        "enrich",
-        "sfdc-accounts",
-        "--changed-only",
-        "--format",
-        "jsonl",
-        env={"SEGPUB_ENRICH_CHUNK_ROWS": "1"},
+# Names and record ids that CSV and JSON must quote or escape: the lines are built in SQL, so each
+# engine's quoting is checked against what Python's csv and json modules read and write.
+AWKWARD = [
+    "Comma, Inc",
+    'Say "hi"',
+    "Line\nbreak",
+    "Carriage\rreturn",
+    "Tab\there",
+    "Back\\slash",
+    "Ctl\x01\x1fchars",
+    "Del\x7f",
+    "Sep\u2028ara",
+    "Émoji 🚀",
+    "Plain",
+]
+
+
+def test_awkward_names_and_ids_are_quoted_and_escaped_as_python_would(
+    segpub: Segpub, tmp_path: Path
+) -> None:
+    segments = "".join(
+        f"- {{id: {i}, name: {_yaml_text(name)}, created_via: filters,"
+        " published_uses: [orchestration]}\n"
+        for i, name in enumerate(AWKWARD, start=1)
     )
-    assert len(changed.out.splitlines()) == 4
+    ids = ["r,1", 'r"2', "r3"]
+    members = "".join(f"{i},A{n}\n" for n in (1, 2) for i in range(1, len(AWKWARD) + 1))
+    records = "".join(
+        f'salesforce,account,"{rid.replace(chr(34), chr(34) * 2)}",A{n}\n'
+        for n, rid in enumerate(ids, start=1)
+    )
+    steps = [
+        ("catalog", "import", write(tmp_path / "c.yaml", "segments:\n" + segments).name),
+        ("apply", config(tmp_path, target(max_length=10_000)).name, "--auto-approve"),
+        (
+            "accounts",
+            "import",
+            write(
+                tmp_path / "a.csv",
+                "account_id,name,domain,country\nA1,One,,\nA2,Two,,\nA3,Three,,\n",
+            ).name,
+        ),
+        ("members", "import", write(tmp_path / "m.csv", "segment_id,account_id\n" + members).name),
+        (
+            "records",
+            "import",
+            write(tmp_path / "r.csv", "system,record_type,record_id,account_id\n" + records).name,
+        ),
+    ]
+    for step in steps:
+        done = segpub(*step)
+        assert done.code == 0, (step, done.out, done.err)
+    value = ";".join(sorted(AWKWARD))
+    expected = sorted([(ids[0], value), (ids[1], value), (ids[2], "")])  # by record_id
+
+    as_csv = segpub("enrich", "sfdc-accounts")
+    assert as_csv.code == 0, as_csv.err
+    assert list(csv.reader(io.StringIO(as_csv.out, newline=""))) == [
+        ["record_id", "value"],
+        *[list(pair) for pair in expected],
+    ]
+    as_jsonl = segpub("enrich", "sfdc-accounts", "--format", "jsonl")
+    assert as_jsonl.out == "".join(
+        json.dumps({"record_id": r, "value": v, "truncated": False}, ensure_ascii=False) + "\n"
+        for r, v in expected
+    )
+
+
+def _yaml_text(text: str) -> str:
+    """A double-quoted YAML scalar (JSON's escapes, plus DEL, which YAML forbids raw)."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
