@@ -40,6 +40,25 @@ class Context:
         return open_workspace(self.workspace)
 
 
+LOCK_TIMEOUT_HELP = (
+    "Wait up to SECONDS for another writer to finish (default 0: fail at once if the workspace"
+    " is locked)."
+)
+
+
+def lock_timeout_option(function: click.decorators.FC) -> click.decorators.FC:
+    """--lock-timeout, for every command that writes."""
+    return click.option(
+        "--lock-timeout",
+        "lock_timeout",
+        type=click.FloatRange(min=0),
+        default=0,
+        metavar="SECONDS",
+        show_default=True,
+        help=LOCK_TIMEOUT_HELP,
+    )(function)
+
+
 def use_color(no_color: bool) -> bool:
     if no_color or os.environ.get("NO_COLOR"):
         return False
@@ -53,10 +72,8 @@ COMMAND_MODULES = {
         ("catalog", "validate", "plan", "apply", "export", "status", "history"), "publications"
     ),
     **dict.fromkeys(("publish", "unpublish", "schema"), "ci"),
-    **dict.fromkeys(
-        ("accounts", "members", "records", "segments", "published", "account", "api", "enrich"),
-        "platform",
-    ),
+    **dict.fromkeys(("accounts", "members", "records", "enrich"), "platform"),
+    **dict.fromkeys(("segments", "published", "account", "api"), "views"),
     **dict.fromkeys(("workspace", "users"), "workspace"),
 }
 

@@ -8,8 +8,7 @@ import click
 
 from reconciler import imperative, pipeline
 from reconciler.actor import who
-from reconciler.cli.app import Context, cli
-from reconciler.cli.runs import lock_timeout_option
+from reconciler.cli.app import Context, cli, lock_timeout_option
 from reconciler.errors import EXIT_OK
 from reconciler.model import Use
 from reconciler.render.printable import printable

@@ -13,7 +13,7 @@ import yaml
 from reconciler import pipeline
 from reconciler.actor import who
 from reconciler.cli import runs
-from reconciler.cli.app import Context, cli
+from reconciler.cli.app import Context, cli, lock_timeout_option
 from reconciler.config import load_config
 from reconciler.drift import OUTSIDE_KINDS, since_last_apply
 from reconciler.errors import EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, RefusedError, SegpubError
@@ -41,7 +41,7 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@runs.lock_timeout_option
+@lock_timeout_option
 @click.pass_obj
 def catalog_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
     """Import the platform's segments (and their current publications) from a YAML or JSON FILE.
@@ -188,7 +188,7 @@ def plan(
 @click.option("--target", "targets", multiple=True, metavar="SEGMENT", help=TARGET_HELP)
 @click.option("--exclude", "excludes", multiple=True, metavar="SEGMENT", help=EXCLUDE_HELP)
 @click.option("--force", is_flag=True, help=FORCE_HELP)
-@runs.lock_timeout_option
+@lock_timeout_option
 @click.pass_obj
 def apply(
     obj: Context,

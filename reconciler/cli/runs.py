@@ -20,23 +20,6 @@ from reconciler.render import markdown as markdown_render
 from reconciler.render import text as text_render
 from reconciler.render.text import render_violations
 
-LOCK_TIMEOUT_HELP = (
-    "Wait up to SECONDS for another writer to finish (default 0: fail at once if the workspace"
-    " is locked)."
-)
-
-
-def lock_timeout_option(function: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--lock-timeout",
-        "lock_timeout",
-        type=click.FloatRange(min=0),
-        default=0,
-        metavar="SECONDS",
-        show_default=True,
-        help=LOCK_TIMEOUT_HELP,
-    )(function)
-
 
 def save_plan(
     out: str,
