@@ -91,8 +91,7 @@ def sorted_uses(uses: frozenset[Use] | set[Use]) -> list[str]:
     return sorted(u.value for u in uses)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where something sits in a file the user wrote: 1-based line and column."""
 
     file: str
@@ -103,8 +102,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
-class Dependent:
+class Dependent(NamedTuple):
     kind: DependentKind
     name: str
 
@@ -135,8 +133,7 @@ class Segment(NamedTuple):
         return f"{self.name} ({self.id})"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Workspace settings: the publish cap and optional per-use limits."""
 
     cap: int = DEFAULT_CAP
@@ -192,8 +189,7 @@ class Scope(StrEnum):
     FULL = "full"
 
 
-@dataclass(frozen=True)
-class DesiredPublication:
+class DesiredPublication(NamedTuple):
     """One entry of a publications config: a reference to a segment and the uses it should have."""
 
     ref: int | str  # an id (int) or a name (str)
@@ -237,8 +233,7 @@ class EnrichmentTarget:
 TARGET_ACTIONS = ("add", "change", "remove")
 
 
-@dataclass(frozen=True)
-class TargetChange:
+class TargetChange(NamedTuple):
     """One enrichment target added, changed or removed: its spec before and after."""
 
     action: str  # add | change | remove
@@ -281,8 +276,7 @@ class Config:
         )
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """A rule the input breaks. Never raised by the rules: collected and reported together."""
 
     rule: str
@@ -349,8 +343,7 @@ ACTION_ORDER = {Action.UNPUBLISH: 0, Action.UPDATE: 1, Action.PUBLISH: 2}
 ACTION_SYMBOLS = {Action.PUBLISH: "+", Action.UPDATE: "~", Action.UNPUBLISH: "-"}
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One segment's publication going from `before` to `after`."""
 
     segment_id: int
@@ -444,8 +437,7 @@ class Plan:
         )
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     """One state-changing write, as the workspace records it. Its serial is the serial it made."""
 
     serial: int

@@ -108,10 +108,10 @@ def import_catalog(
     warnings = []
     for warning in rules.check_current_state(state, None):
         if warning.segment_id is None:
-            warnings.append(replace(warning, file=path))
+            warnings.append(warning._replace(file=path))
         elif warning.segment_id in where:
             at = where[warning.segment_id]
-            warnings.append(replace(warning, file=at.file, line=at.line, column=at.column))
+            warnings.append(warning._replace(file=at.file, line=at.line, column=at.column))
     return result, warnings
 
 
