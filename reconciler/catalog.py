@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.errors import InputError
 from reconciler.loading import Document
@@ -19,15 +19,13 @@ from reconciler.model import (
 from reconciler.schema import validate
 
 
-@dataclass(frozen=True)
-class CatalogEntry:
+class CatalogEntry(NamedTuple):
     segment: Segment
     published_uses: frozenset[Use] | None  # None: the catalog says nothing of its publication
     location: Location
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(NamedTuple):
     path: str
     sha256: str
     entries: tuple[CatalogEntry, ...]

@@ -8,8 +8,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, Protocol
+from typing import Any, BinaryIO, Final, NamedTuple, Protocol
 
 import yaml
 from yaml.error import Mark, MarkedYAMLError, YAMLError
@@ -89,8 +88,7 @@ _FORBIDDEN_CHARACTER: Final = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     """One loaded file: its data, the hash of its bytes, and where every node was written."""
 
     path: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -101,7 +100,7 @@ def import_catalog(
     document = load_file(path)
     catalog = parse_catalog(document)
     result = store.import_catalog(
-        catalog, replace(provenance, source_path=path, source_sha256=catalog.sha256)
+        catalog, provenance._replace(source_path=path, source_sha256=catalog.sha256)
     )
     state = store.read_state()
     where = {entry.segment.id: entry.location for entry in catalog.entries}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from deepdiff import DeepDiff
 
@@ -10,8 +10,7 @@ from reconciler.model import Change, Location, Scope, Segment, Use, WorkspaceSta
 from reconciler.resolve import Resolved
 
 
-@dataclass(frozen=True)
-class Desired:
+class Desired(NamedTuple):
     """The publications the config asks for, for every segment it manages."""
 
     uses: dict[int, frozenset[Use]]

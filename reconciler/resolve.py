@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.model import Config, DesiredPublication, Segment, Violation, WorkspaceState
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """The config's entries that name exactly one segment, each once, keyed by segment id."""
 
     entries: dict[int, tuple[Segment, DesiredPublication]]

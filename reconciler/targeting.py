@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.errors import SegpubError
 from reconciler.model import Change, Segment, SegmentRefs, WorkspaceState
 
 
-@dataclass(frozen=True)
-class Targeting:
+class Targeting(NamedTuple):
     """Segment ids a plan is limited to (None: all of them), less the ones it leaves out."""
 
     targets: frozenset[int] | None

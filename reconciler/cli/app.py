@@ -9,8 +9,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import NoReturn
+from typing import NamedTuple, NoReturn
 
 import click
 
@@ -28,8 +27,7 @@ from reconciler.render.text import render_violations
 from reconciler.store import SqlStore, open_workspace
 
 
-@dataclass
-class Context:
+class Context(NamedTuple):
     """What every command gets from the group's options."""
 
     workspace: str | None

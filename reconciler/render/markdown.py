@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from reconciler.drift import DRIFT_HEADING, drift_items
 from reconciler.model import Plan, Use, Violation, sorted_uses
@@ -55,8 +55,7 @@ def _violation_row(violation: Violation) -> str:
     return f"- {place}**{_escape(violation.rule)}**: {_escape(violation.message)}"
 
 
-@dataclass
-class _Section:
+class _Section(NamedTuple):
     """A part of the comment that may lose rows from its end; `render` gets the rows kept."""
 
     rows: list[str]

@@ -6,8 +6,7 @@ import json
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from reconciler import faults
 from reconciler.catalog import Catalog
@@ -32,8 +31,7 @@ from reconciler.store.users import check_may_write
 _IN_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class Provenance:
+class Provenance(NamedTuple):
     """Who makes a write, with what command, from which source: what history records."""
 
     at: str
@@ -45,8 +43,7 @@ class Provenance:
     git_commit: str | None = None
 
 
-@dataclass(frozen=True)
-class ImportResult:
+class ImportResult(NamedTuple):
     created: int
     updated: int
     unchanged: int
