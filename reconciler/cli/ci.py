@@ -23,14 +23,11 @@ def _imperative(
     kind = "publish" if publish else "unpublish"
     command = " ".join([kind, shlex.quote(segment), *(f"--use {u}" for u in uses)])
     actor = who(obj.actor)
-    store = obj.open()
-    try:
+    with obj.open() as store:
         with store.writer_lock(actor, kind, lock_timeout):
             outcome = imperative.carry_out(
                 store, segment, uses, publish, pipeline.provenance(obj.actor, kind, command)
             )
-    finally:
-        store.close()
     if outcome.change is None or outcome.entry is None:
         click.echo(f"Nothing to change: segment {segment} already is as asked.")
         return EXIT_OK

@@ -20,13 +20,10 @@ def _import(
     lock_timeout: float,
     run: Callable[[SqlStore], imports.ImportSummary],
 ) -> int:
-    store = obj.open()
-    try:
+    with obj.open() as store:
         with store.writer_lock(who(obj.actor), command, lock_timeout):
             require_publisher(store, who(obj.actor), "import")  # roles (issue 5)
             summary = run(store)
-    finally:
-        store.close()
     click.echo(summary.line())
     return EXIT_OK
 
@@ -159,8 +156,7 @@ def enrich_cmd(
         segpub enrich sfdc-accounts --out sfdc.csv --changed-only --mark-pushed
     """
     enrich.output_path_ok(out)
-    store = obj.open()
-    try:
+    with obj.open() as store:
         result, max_length = enrich.enrich(
             store,
             target,
@@ -170,7 +166,5 @@ def enrich_cmd(
             mark_pushed,
             lock=lambda: store.writer_lock(who(obj.actor), "enrich --mark-pushed", lock_timeout),
         )
-    finally:
-        store.close()
     click.echo(result.summary(out, max_length), err=True)
     return EXIT_OK

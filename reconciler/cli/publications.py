@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
 from dataclasses import replace
 
 import click
@@ -54,16 +53,13 @@ def catalog_import(obj: Context, file: str, lock_timeout: float = 0) -> int:
 
         segpub catalog import examples/catalog.yaml
     """
-    store = obj.open()
-    held = ExitStack()
-    try:
-        held.enter_context(store.writer_lock(who(obj.actor), "catalog import", lock_timeout))
+    with (
+        obj.open() as store,
+        store.writer_lock(who(obj.actor), "catalog import", lock_timeout),
+    ):
         result, warnings = pipeline.import_catalog(
             file, store, pipeline.provenance(obj.actor, "import", "catalog import")
         )
-    finally:
-        held.close()
-        store.close()
     for line in render_violations(warnings, obj.color):
         click.echo(line, err=True)
     serial = f"serial {result.entry.serial}" if result.entry else "serial unchanged"
@@ -104,11 +100,8 @@ def validate(obj: Context, config: str, offline: bool = False, fmt: str = "text"
     if offline or fmt != "text":
         return runs.validate_run(obj, config, offline, fmt)
     parsed = load_config(config)
-    store = obj.open()
-    try:
+    with obj.open() as store:
         plan = pipeline.plan_workspace(store, parsed)
-    finally:
-        store.close()
     for line in render_violations(plan.violations, obj.color):
         click.echo(line, err=True)
     if not plan.valid:
@@ -165,13 +158,10 @@ def plan(
     parsed = runs.load_config_for(config, fmt)
     if parsed is None:
         return EXIT_FAILURE
-    store = obj.open()
-    try:
+    with obj.open() as store:
         made = pipeline.plan_workspace(store, parsed, targets, excludes)
         outside = store.history(since_last_apply=True, kinds=OUTSIDE_KINDS)
         made = replace(made, drift=since_last_apply(outside))
-    finally:
-        store.close()
     click.echo(PLAN_RENDERERS[fmt](made, obj.color and fmt == "text"), nl=False)
     if out:
         runs.save_plan(out, made, parsed, force, targets, excludes)
@@ -219,10 +209,7 @@ def apply(
     if looks_like_plan_file(config):
         return runs.apply_saved_plan(obj, config, force, lock_timeout, targets + excludes)
     parsed = load_config(config)
-    store = obj.open()
-    held = ExitStack()
-    try:
-        held.enter_context(store.writer_lock(who(obj.actor), "apply", lock_timeout))
+    with obj.open() as store, store.writer_lock(who(obj.actor), "apply", lock_timeout):
         require_publisher(store, who(obj.actor))  # roles: before any plan is shown
         made = pipeline.plan_workspace(store, parsed, targets, excludes)
         click.echo(text_render.render_plan(made, obj.color), nl=False)
@@ -250,9 +237,6 @@ def apply(
         entry = pipeline.apply_plan(
             store, made, pipeline.provenance(obj.actor, "apply", "apply", parsed)
         )
-    finally:
-        held.close()
-        store.close()
     assert entry is not None
     click.echo(f"Applied. Workspace serial is now {entry.serial}.")
     return EXIT_OK
@@ -272,11 +256,8 @@ def export(obj: Context, fmt: str) -> int:
 
         segpub export > current.yaml
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         data = pipeline.export_config(store.read_state())
-    finally:
-        store.close()
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
@@ -299,13 +280,10 @@ def status(obj: Context, fmt: str) -> int:
 
         segpub status --format json
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         state = store.read_state()
         last = store.history(latest=True)
         data = report.status(state, last[0] if last else None, store.display)
-    finally:
-        store.close()
     click.echo(report.render_status(data) if fmt == "text" else json.dumps(data, indent=2))
     return EXIT_OK
 
@@ -328,11 +306,8 @@ def history(ctx: click.Context, fmt: str) -> int:
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
     obj: Context = ctx.obj
-    store = obj.open()
-    try:
+    with obj.open() as store:
         entries = store.history()
-    finally:
-        store.close()
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2, ensure_ascii=False))
     else:
@@ -353,11 +328,8 @@ def history_show(obj: Context, serial: int, fmt: str) -> int:
 
         segpub history show 3 --format json
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         entries = store.history(serial)
-    finally:
-        store.close()
     if not entries:
         raise SegpubError(
             f"no change made serial {serial}; `segpub history` lists the changes recorded"

@@ -59,8 +59,7 @@ def apply_saved_plan(
         )
     saved = planfile.load_plan_file(path)
     actor = who(obj.actor)
-    store = obj.open()
-    try:
+    with obj.open() as store:
         with store.writer_lock(actor, f"apply {path}", lock_timeout):
             checked = planfile.check_against(saved, store.read_state())
             click.echo(text_render.render_plan(checked, obj.color), nl=False)
@@ -81,8 +80,6 @@ def apply_saved_plan(
                     saved, datetime.now(UTC).isoformat(timespec="seconds"), actor
                 ),
             )
-    finally:
-        store.close()
     assert entry is not None
     click.echo(f"Applied {path}. Workspace serial is now {entry.serial}.")
     return EXIT_OK
@@ -122,11 +119,8 @@ def validate_run(obj: Context, config: str, offline: bool, fmt: str) -> int:
             err=fmt == "github",
         )
         return EXIT_OK
-    store = obj.open()
-    try:
+    with obj.open() as store:
         made = pipeline.plan_workspace(store, parsed)
-    finally:
-        store.close()
     _report(list(made.violations), fmt, obj.color)
     if not made.valid:
         return EXIT_FAILURE

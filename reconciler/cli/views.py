@@ -39,11 +39,8 @@ def segments_cmd(
 
         segpub segments --folder GTM/ --published
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         rows = views.segments_rows(store, search, folder, published)
-    finally:
-        store.close()
     click.echo(views.render_segments(rows, fmt), nl=False)
     return EXIT_OK
 
@@ -63,12 +60,9 @@ def published_cmd(obj: Context, search: str | None, fmt: str) -> int:
 
         segpub published --search ICP
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         rows = views.published_rows(store, search)
         cap = store.read_state(only=SegmentRefs()).settings.cap  # the settings alone
-    finally:
-        store.close()
     click.echo(views.render_published(rows, fmt, cap), nl=False)
     return EXIT_OK
 
@@ -87,11 +81,8 @@ def account_cmd(obj: Context, account: str, fmt: str) -> int:
 
         segpub account acme1.example.com
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         view = views.account_view(store, account)
-    finally:
-        store.close()
     click.echo(views.render_account(view, fmt), nl=False)
     return EXIT_OK
 
@@ -113,10 +104,7 @@ def api_segments_cmd(obj: Context, account: str) -> int:
 
         segpub api segments A00001
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         data = views.api_segments(store, account)
-    finally:
-        store.close()
     click.echo(json.dumps(data, ensure_ascii=False))
     return EXIT_OK

@@ -94,11 +94,8 @@ def users_set(obj: Context, actor: str, role: str) -> int:
         segpub users set alice --role primary_admin
         segpub users set bob --role marketing
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         before = workspace_users.set_user(store, actor, role)
-    finally:
-        store.close()
     was = "" if before is None else f" (was {before})"
     click.echo(f"{actor} is now {role}{was}.")
     return EXIT_OK
@@ -114,11 +111,8 @@ def users_remove(obj: Context, actor: str) -> int:
 
         segpub users remove bob
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         existed = workspace_users.remove_user(store, actor)
-    finally:
-        store.close()
     click.echo(f"{actor} removed." if existed else f"{actor} was not a user; nothing changed.")
     return EXIT_OK
 
@@ -132,11 +126,8 @@ def users_list(obj: Context) -> int:
 
         segpub users list
     """
-    store = obj.open()
-    try:
+    with obj.open() as store:
         rows = workspace_users.list_users(store)
-    finally:
-        store.close()
     if not rows:
         click.echo("No users: everyone may apply, publish, unpublish and import.")
         return EXIT_OK

@@ -83,6 +83,12 @@ class SqlStore:
     def close(self) -> None:
         raise NotImplementedError
 
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def writer_lock(
         self, actor: str, command: str, timeout: float = 0
     ) -> AbstractContextManager[None]:
