@@ -482,3 +482,26 @@ def test_a_narrow_read_holds_the_published_and_the_named_segments_whole(
     )
     assert not refs.all_found_in(narrow.segments)
     assert SegmentRefs(frozenset({by_id}), frozenset({by_name.name})).all_found_in(narrow.segments)
+
+
+def test_a_snapshot_does_not_see_a_write_committed_while_it_reads(
+    location: str, tmp_path: Path
+) -> None:
+    _import_example(location, tmp_path)
+    store = open_workspace(location)
+    try:
+        before = store.read_state()
+        sid = min(sid for sid in before.segments if sid not in before.publications)
+        with store.snapshot():
+            first = store.read_state()
+            done = run_process(
+                ["--workspace", location, "publish", str(sid), "--use", "api"], tmp_path
+            )
+            assert done.code == 0, done.err
+            assert store.read_state() == first  # the other process's commit is not seen
+            assert store.history(latest=True)[0].serial == first.serial
+        after = store.read_state()
+    finally:
+        store.close()
+    assert after.serial == first.serial + 1
+    assert after.publications[sid] == frozenset({Use.API})

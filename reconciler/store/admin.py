@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,11 +186,6 @@ def check_table(store: SqlStore, table: str, cols: Sequence[str]) -> TableCheck:
     return TableCheck(table, count, f"{total % (1 << 128):032x}")
 
 
-def _snapshot(store: SqlStore) -> AbstractContextManager[Any]:
-    snapshot = getattr(store, "snapshot", None)
-    return snapshot() if snapshot is not None else nullcontext()
-
-
 @dataclass(frozen=True)
 class CopyResult:
     source: str
@@ -234,7 +229,7 @@ def _copy(source: SqlStore, target: SqlStore, actor: str, lock_timeout: float) -
         with target.write("copy") as cursor:
             _require_empty(target, cursor, source_tables)
             checks: list[TableCheck] = []
-            with _snapshot(source):
+            with source.snapshot():
                 source_cols = {t: columns(source, source._cursor(), t) for t in source_tables}
                 for table in source_tables:
                     cols = source_cols[table]

@@ -182,10 +182,19 @@ class SqlStore:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """The statements inside read one moment of the workspace: another writer's commit is
+        seen whole or not at all. Inside a write, that write's own moment."""
+        raise NotImplementedError
+
     def read_state(self, only: SegmentRefs | None = None) -> WorkspaceState:
         """The workspace at one moment. With `only`, its segments are just the published ones and
         those `only` names (every segment with a named name, so an ambiguous name stays
         ambiguous): what a plan needs, without reading a large catalog whole."""
+        with self.snapshot():
+            return self._read_state(only)
+
+    def _read_state(self, only: SegmentRefs | None) -> WorkspaceState:
         cursor = self._cursor()
         meta = dict(self._execute(cursor, "SELECT key, value FROM meta").fetchall())
         settings = Settings(
@@ -289,6 +298,12 @@ class SqlStore:
         (what drift looks at), or only the latest entry; with `kinds`, only entries of those
         kinds. Selected in SQL: a long-lived workspace's history is long, and a plan should not
         read it all (nor a catalog import's record of every segment it created)."""
+        with self.snapshot():
+            return self._history(serial, since_last_apply, latest, kinds)
+
+    def _history(
+        self, serial: int | None, since_last_apply: bool, latest: bool, kinds: Collection[str]
+    ) -> list[HistoryEntry]:
         cursor = self._cursor()
         sql = (
             "SELECT serial, at, actor, kind, command, source_path, source_sha256, git_commit,"

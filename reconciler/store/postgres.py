@@ -10,7 +10,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from reconciler.errors import LockedError, WorkspaceError
-from reconciler.model import SegmentRefs
 from reconciler.redact import redact
 from reconciler.store.base import Cursor, SqlStore
 from reconciler.store.migrations import SCHEMA_VERSION
@@ -385,24 +384,6 @@ class PostgresStore(SqlStore):
             self._implicit_lock = False
             self._release_lock()
 
-    def read_state(self, only: SegmentRefs | None = None) -> Any:
-        # Several SELECTs: read them from one snapshot so a concurrent apply is seen whole or not.
-        with self._snapshot():
-            return super().read_state(only)
-
-    def history(
-        self,
-        serial: int | None = None,
-        *,
-        since_last_apply: bool = False,
-        latest: bool = False,
-        kinds: Collection[str] = (),
-    ) -> Any:
-        with self._snapshot():
-            return super().history(
-                serial, since_last_apply=since_last_apply, latest=latest, kinds=kinds
-            )
-
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
         idle = self._conn.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE
@@ -470,7 +451,6 @@ class PostgresStore(SqlStore):
             self._guarded(self._conn.execute, sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
     def snapshot(self) -> AbstractContextManager[None]:
-        """Read several statements from one consistent snapshot (e.g. for a copy)."""
         return self._snapshot()
 
     def close(self) -> None:
