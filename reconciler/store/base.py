@@ -240,7 +240,8 @@ class SqlStore:
             dependents.setdefault(int(segment_id), []).append(Dependent(DependentKind(kind), name))
         # Segments mostly share a few filter lists: parse each distinct one once.
         parsed: dict[str, tuple[str, ...]] = {}
-        # A plan reads every segment: look the enum up in a dict (calling the enum costs more).
+        # A whole read builds every segment (20,000 and more): look the enum up in a dict
+        # (calling the enum costs more).
         methods = {method.value: method for method in CreatedVia}
         segments = {}
         for sid, name, folder, created_via, filters in rows:
