@@ -339,3 +339,12 @@ def test_a_command_loads_only_its_own_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert done.stdout.splitlines()[-1] == "['ci']"
+
+
+def test_a_mistyped_command_is_a_usage_error_that_suggests_the_command(segpub) -> None:  # type: ignore[no-untyped-def]
+    result = segpub("plna", "publications.yaml")
+    assert result.code == 64
+    assert "No such command 'plna'. Did you mean 'plan'?" in result.err
+    unknown = segpub("deploy")
+    assert unknown.code == 64 and "No such command 'deploy'." in unknown.err
+    assert "Did you mean" not in unknown.err

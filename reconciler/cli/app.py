@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import difflib
 import importlib
 import os
 import sys
@@ -83,6 +84,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMAND_MODULES:
+            close = difflib.get_close_matches(name, list(COMMAND_MODULES), n=1)
+            if close:
+                ctx.fail(f"No such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module = COMMAND_MODULES.get(cmd_name)
         if module is not None and cmd_name not in self.commands:
@@ -118,6 +129,7 @@ def cli(ctx: click.Context, workspace: str | None, actor: str | None, no_color: 
 
     Example:
 
+    \b
         segpub catalog import examples/catalog.yaml
         segpub plan examples/publications.yaml
     """
