@@ -116,19 +116,29 @@ def _query(store: SqlStore, spec: dict[str, Any], changed_only: bool) -> tuple[s
     return sql + order, params
 
 
-def _names_of(store: SqlStore, spec: dict[str, Any], record_id: str) -> list[str]:
-    """One record's names, in order, one by one: for the rare value too long to keep whole,
-    whose names cannot be split back out of it (a name may hold the delimiter)."""
-    collate = "" if store.placeholder == "?" else ' COLLATE "C"'
-    sql = (
-        "SELECT s.name FROM records r JOIN members m ON m.account_id = r.account_id"
+def _names_of(
+    store: SqlStore, spec: dict[str, Any], record_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """Each record's names, in order, one by one: for the values too long to keep whole, whose
+    names cannot be split back out of them (a name may hold the delimiter). One query per 500
+    records, not one per record: a short max_length can make many values too long."""
+    order = " ORDER BY r.record_id, s.name, s.id"
+    if store.placeholder != "?":  # PostgreSQL: names in code point order, as SQLite sorts
+        order = ' ORDER BY r.record_id, s.name COLLATE "C", s.id'
+    rows = store._rows_where_in(
+        store._cursor(),
+        "SELECT r.record_id, s.name FROM records r JOIN members m ON m.account_id = r.account_id"
         " JOIN publications p ON p.segment_id = m.segment_id AND p.use_id = ?"
         " JOIN segments s ON s.id = m.segment_id"
-        " WHERE r.system = ? AND r.record_type = ? AND r.record_id = ?"
-        f" ORDER BY s.name{collate}, s.id"
+        " WHERE r.system = ? AND r.record_type = ? AND r.record_id IN",
+        sorted(record_ids),
+        order,
+        (spec["via"], spec["system"], spec["record_type"]),
     )
-    params = (spec["via"], spec["system"], spec["record_type"], record_id)
-    return [str(row[0]) for row in store._execute(store._cursor(), sql, params).fetchall()]
+    names: dict[str, list[str]] = {}
+    for record_id, name in rows:
+        names.setdefault(str(record_id), []).append(str(name))
+    return names
 
 
 def truncate(names: Sequence[str], delimiter: str, max_length: int) -> tuple[str, bool]:
@@ -286,13 +296,12 @@ def _fit(
     store: SqlStore, spec: dict[str, Any], rows: list[tuple[str, str]], max_length: int
 ) -> tuple[list[tuple[str, str]], set[str]]:
     """The rows with every too-long value truncated, and the record ids that were."""
+    names = _names_of(store, spec, [r for r, v in rows if len(v) > max_length])
     fitted: list[tuple[str, str]] = []
     truncated: set[str] = set()
     for record_id, value in rows:
-        if len(value) > max_length:
-            value, cut = truncate(
-                _names_of(store, spec, record_id), str(spec["delimiter"]), max_length
-            )
+        if record_id in names:
+            value, cut = truncate(names[record_id], str(spec["delimiter"]), max_length)
             if cut:
                 truncated.add(record_id)
         fitted.append((record_id, value))

@@ -183,14 +183,6 @@ REVIEWED = {
         '        " WHERE r.system = ? AND r.record_type = ?"',
     ): "names, last, join are constant SQL fragments chosen by engine; values are ? parameters",
     (
-        "reconciler/enrich.py",
-        '"SELECT s.name FROM records r JOIN members m ON m.account_id = r.account_id"\n'
-        '        " JOIN publications p ON p.segment_id = m.segment_id AND p.use_id = ?"\n'
-        '        " JOIN segments s ON s.id = m.segment_id"\n'
-        '        " WHERE r.system = ? AND r.record_type = ? AND r.record_id = ?"\n'
-        '        f" ORDER BY s.name{collate}, s.id"',
-    ): "collate is empty or a constant COLLATE clause chosen by engine; values are ? parameters",
-    (
         "reconciler/store/postgres.py",
         'f"SET LOCAL {setting} = off"',
     ): "setting comes from a constant tuple of planner setting names",

@@ -276,15 +276,22 @@ class SqlStore:
         )
 
     def _rows_where_in(
-        self, cursor: Cursor, head: str, values: Sequence[Any], tail: str = ""
+        self,
+        cursor: Cursor,
+        head: str,
+        values: Sequence[Any],
+        tail: str = "",
+        params: Sequence[Any] = (),
     ) -> list[Any]:
-        """`head (?, ?, ...) tail` for every value, in chunks small enough for any engine's limit
-        on parameters; the rows of all chunks, each chunk in `tail`'s order."""
+        """`head (?, ?, ...) tail` for every value (after `params`, the head's own), in chunks
+        small enough for any engine's limit on parameters; the rows of all chunks, each chunk in
+        `tail`'s order."""
         rows: list[Any] = []
         for start in range(0, len(values), _IN_CHUNK):
             chunk = values[start : start + _IN_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            rows += self._execute(cursor, f"{head} ({marks}){tail}", chunk).fetchall()
+            sql = f"{head} ({marks}){tail}"
+            rows += self._execute(cursor, sql, [*params, *chunk]).fetchall()
         return rows
 
     def history(
