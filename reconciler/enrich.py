@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from reconciler.enrichment import scope_segment
 from reconciler.errors import SegpubError
+from reconciler.model import SegmentRefs
 from reconciler.store.base import Cursor, SqlStore
 
 _BATCH = 5000
@@ -108,7 +109,8 @@ def _query(store: SqlStore, spec: dict[str, Any], changed_only: bool) -> tuple[s
         sql += " AND r.created_at >= ?"
         params.append(cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"))
     elif isinstance(scope, dict) and "segment" in scope:
-        segment, problem = scope_segment(scope["segment"], store.read_state())
+        ref = scope["segment"]  # the one segment it names is all that needs reading
+        segment, problem = scope_segment(ref, store.read_state(only=SegmentRefs.of([ref])))
         if segment is None:
             raise EnrichError(f"enrichment target '{spec['name']}': scope {problem}")
         sql += " AND r.account_id IN (SELECT account_id FROM members WHERE segment_id = ?)"
@@ -253,7 +255,7 @@ def _write(
         result.written += len(rows)
         result.cleared += values.count("")
         result.truncated += len(truncated.intersection(map(_record_id, rows)))
-        plain = not (
+        plain = (fmt == "csv" or pushed_log is not None) and not (
             _NEEDS_QUOTES.search("".join(values))
             or _NEEDS_QUOTES.search("".join(map(_record_id, rows)))
         )

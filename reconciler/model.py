@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from dataclasses import field as _field  # EnrichmentTarget has a data field named `field`
 from enum import StrEnum
@@ -174,6 +175,15 @@ class SegmentRefs(NamedTuple):
     ids: frozenset[int] = frozenset()
     names: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(cls, refs: Iterable[int | str]) -> SegmentRefs:
+        """Refs as a config writes them: an int is an id, a str a name."""
+        listed = list(refs)
+        return cls(
+            frozenset(r for r in listed if isinstance(r, int)),
+            frozenset(r for r in listed if isinstance(r, str)),
+        )
+
     def __or__(self, other: object) -> SegmentRefs:
         if not isinstance(other, SegmentRefs):
             return NotImplemented
@@ -271,10 +281,7 @@ class Config:
         for target in self.enrichment or ():
             if isinstance(target.scope, dict) and "segment" in target.scope:
                 refs.append(target.scope["segment"])
-        return SegmentRefs(
-            frozenset(r for r in refs if isinstance(r, int)),
-            frozenset(r for r in refs if isinstance(r, str)),
-        )
+        return SegmentRefs.of(refs)
 
 
 class Violation(NamedTuple):

@@ -14,7 +14,7 @@ from reconciler.actor import who
 from reconciler.cli.app import Context
 from reconciler.config import load_config
 from reconciler.errors import EXIT_FAILURE, EXIT_OK, InputError, UsageError
-from reconciler.model import Config, Plan, Violation
+from reconciler.model import Config, Plan, SegmentRefs, Violation
 from reconciler.render import github as github_render
 from reconciler.render import markdown as markdown_render
 from reconciler.render import text as text_render
@@ -61,7 +61,8 @@ def apply_saved_plan(
     actor = who(obj.actor)
     with obj.open() as store:
         with store.writer_lock(actor, f"apply {path}", lock_timeout):
-            checked = planfile.check_against(saved, store.read_state())
+            changed = SegmentRefs.of(c.segment_id for c in saved.plan.changes)
+            checked = planfile.check_against(saved, store.read_state(only=changed))
             click.echo(text_render.render_plan(checked, obj.color), nl=False)
             if not checked.valid:
                 click.echo(
